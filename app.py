@@ -1,0 +1,30 @@
+"""資格・会員更新管理: log-in, the pages each role may open, and the sidebar. Nothing else."""
+
+import streamlit as st
+
+from ui.auth import current_user, logout_button, require_login
+from ui.data import prepare_database
+
+st.set_page_config(page_title="資格・会員更新管理", page_icon=":material/badge:", layout="wide")
+prepare_database()
+
+user = require_login()
+st.session_state["current_user"] = user
+
+home = st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)
+lookup = st.Page("pages/member_lookup.py", title="会員検索", icon=":material/person_search:")
+admin_users = st.Page(
+    "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
+)
+admin_config = st.Page("pages/admin_config.py", title="制度設定", icon=":material/tune:")
+admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":material/history:")
+
+sections = {"業務": [home, lookup]}
+if user.role == "admin":
+    sections["管理"] = [admin_users, admin_config, admin_audit]
+
+navigation = st.navigation(sections)
+with st.sidebar:
+    st.markdown(f"**{current_user().display_name}**  \n{user.role_label}・{user.scope_name}")
+    logout_button()
+navigation.run()

@@ -1,0 +1,1 @@
+"""The domain of the renewal back office, importable without Streamlit."""

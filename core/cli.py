@@ -1,0 +1,201 @@
+"""`python -m core COMMAND`: the command line of FORMATS.md, a thin shell over core."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from core import backup as backups
+from core import config, db, exports, imports, users
+from core.errors import InputFileError, ValidationError
+
+DB_OPTION = click.option(
+    "--db",
+    "db_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Database file (default: ${db.DB_ENV}, else data/renewal.duckdb).",
+)
+
+
+def fail(message: str, status: int = 2) -> None:
+    click.echo(message, err=True)
+    sys.exit(status)
+
+
+def handled(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Domain errors become one line (or one line per bad cell) and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputFileError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            more = exc.total - len(exc.problems)
+            tail = f" ({more} more not shown)" if more > 0 else ""
+            fail(f"{exc.total} problem(s){tail}; nothing was written.")
+        except (ValidationError, config.ConfigError, ValueError, KeyError) as exc:
+            fail(f"error: {exc}")
+        except db.DatabaseBusy as exc:
+            fail(f"busy: {exc}", status=1)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Back office for qualification and membership renewals."""
+
+
+@cli.command()
+@DB_OPTION
+@handled
+def init(db_file: Path | None) -> None:
+    """Create or migrate the database schema (idempotent).
+
+    Example: python -m core init --db data/renewal.duckdb
+    """
+    config.current()  # a broken configuration stops here, naming file and key
+    with db.connect(db_file) as con:
+        applied = db.migrate(con)
+    if applied:
+        for migration in applied:
+            click.echo(f"applied {migration.version:04d}_{migration.name}")
+    else:
+        click.echo("schema is up to date")
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--members", "size", type=click.IntRange(min=100), default=20_000, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option(
+    "--today",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Date the data is built around.",
+)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has members already.")
+@handled
+def demo(
+    db_file: Path | None, size: int, seed: int, today: dt.datetime | None, if_empty: bool
+) -> None:
+    """Fill the database with realistic synthetic data for all five schemes.
+
+    Example: python -m core demo --members 1000000 --seed 7
+    """
+    from core.demo import build_demo
+
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        if db.table_count(con, "members"):
+            if if_empty:
+                click.echo("database already has members; demo data not added")
+                return
+            raise ValueError("the database already has members; use a new --db file for demo data")
+        started = time.perf_counter()
+        counts = build_demo(con, members=size, seed=seed, today=today.date() if today else None)
+        users.ensure_demo_users(con)
+    elapsed = time.perf_counter() - started
+    for table, n in counts.items():
+        click.echo(f"{table:16} {n:>12,}")
+    click.echo(
+        f"built in {elapsed:.1f} s; demo log-ins: {', '.join(u[0] for u in users.DEMO_USERS)}"
+    )
+
+
+@cli.command(name="import")
+@DB_OPTION
+@click.argument("table", type=click.Choice(sorted(imports.SPECS)))
+@click.argument("file", type=click.Path(path_type=Path))
+@handled
+def import_(db_file: Path | None, table: str, file: Path) -> None:
+    """Import a CSV (UTF-8 or CP932): all rows, or none and exit 2 with FILE:LINE: column: problem.
+
+    Example: python -m core import members members.csv
+    """
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        result = imports.import_file(con, table, file)
+    click.echo(
+        f"imported {result.rows:,} {table} rows from {file} ({result.encoding}); batch {result.batch_id}"
+    )
+
+
+@cli.command()
+@DB_OPTION
+@click.argument("table", type=click.Choice(sorted(exports.QUERIES)))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File: .csv, .parquet or .xlsx.",
+)
+@click.option(
+    "--masked",
+    is_flag=True,
+    help="Mask personal data (names, birth dates, contact), as analysts see it.",
+)
+@handled
+def export(db_file: Path | None, table: str, out: Path, masked: bool) -> None:
+    """Export a table as CSV (UTF-8 with BOM), Parquet or Excel by the file's extension.
+
+    Example: python -m core export members --out members.xlsx
+    """
+    with db.connect(db_file) as con:
+        n = exports.export_table(con, table, out, masked=masked)
+    click.echo(f"exported {n:,} {table} rows to {out}")
+
+
+@cli.command()
+@DB_OPTION
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="A new or empty folder.",
+)
+@handled
+def backup(db_file: Path | None, out: Path) -> None:
+    """Write a consistent copy of the whole database to a folder (safe while the app runs).
+
+    Example: python -m core backup --out data/backups/2026-11-24
+    """
+    with db.connect(db_file) as con:
+        counts = backups.backup(con, out)
+    click.echo(f"backed up {sum(counts.values()):,} rows in {len(counts)} tables to {out}")
+
+
+@cli.command()
+@DB_OPTION
+@click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@handled
+def restore(db_file: Path | None, source: Path) -> None:
+    """Restore a backup folder into a new, empty database file.
+
+    Example: python -m core restore data/backups/2026-11-24 --db data/restored.duckdb
+    """
+    target = db.db_path(db_file)
+    created = not target.exists()
+    try:
+        with db.connect(target) as con:
+            counts = backups.restore(con, source)
+    except Exception:
+        if created:  # leave no half-restored file behind
+            for leftover in (target, target.with_name(target.name + ".wal")):
+                leftover.unlink(missing_ok=True)
+        raise
+    click.echo(f"restored {sum(counts.values()):,} rows in {len(counts)} tables from {source}")
+
+
+def main() -> None:
+    cli(prog_name="python -m core")

@@ -1,0 +1,179 @@
+"""Connections, transactions and migrations for the DuckDB store.
+
+DuckDB lets one *process* at a time open a database file for writing. The app (a
+Streamlit server) and the command line (a cron job) both write, so neither keeps the
+file open: every unit of work opens a connection, does its work and closes it. A
+process that finds the file held by another waits (polling) and, when its patience
+runs out, raises :class:`DatabaseBusy` naming the process that holds the lock.
+
+Within one process DuckDB shares a single database instance between connections to
+the same path, so threads of the app each take their own connection safely.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "renewal.duckdb"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+DB_ENV = "RENEWAL_DB"
+LOCK_TIMEOUT_ENV = "RENEWAL_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 120.0
+
+_LOCK_RE = re.compile(r"Conflicting lock is held in (?P<prog>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process holds the database file for longer than we were willing to wait."""
+
+
+def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The database file: an explicit path, else $RENEWAL_DB, else data/renewal.duckdb."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(DB_ENV)
+    return Path(env) if env else DEFAULT_DB
+
+
+def _holder_description(message: str) -> str:
+    match = _LOCK_RE.search(message)
+    if not match:
+        return "another process"
+    pid = match.group("pid")
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmdline = match.group("prog")
+    return f"process {pid} ({cmdline})"
+
+
+@contextmanager
+def connect(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    timeout: float | None = None,
+    read_only: bool = False,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database, waiting up to `timeout` seconds for another process's lock.
+
+    The connection is closed when the block ends; keep blocks short so the other
+    side (app or cron) gets its turn.
+    """
+    target = db_path(path)
+    if str(target) != ":memory:":
+        target.parent.mkdir(parents=True, exist_ok=True)
+    patience = (
+        timeout
+        if timeout is not None
+        else float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
+    )
+    deadline = time.monotonic() + patience
+    delay = 0.05
+    while True:
+        try:
+            con = duckdb.connect(str(target), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if "lock" not in message.lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"{target} is in use by {_holder_description(message)}; "
+                    f"waited {patience:.0f} s. Try again when it has finished."
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+    try:
+        con.execute("SET TimeZone = 'Asia/Tokyo'")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All or nothing: commit when the block ends normally, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --- migrations ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    path: Path
+
+
+def available_migrations() -> list[Migration]:
+    """Numbered files under core/migrations: NNNN_name.sql, or NNNN_name.py with migrate(con)."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.iterdir()):
+        match = re.match(r"^(\d{4})_(\w+)\.(sql|py)$", path.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), path))
+    return found
+
+
+def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL,"
+        " applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp)"
+    )
+    return {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
+    """Apply pending migrations, each in its own transaction with the row recording it."""
+    done = applied_versions(con)
+    applied = []
+    for migration in available_migrations():
+        if migration.version in done:
+            continue
+        with transaction(con):
+            if migration.path.suffix == ".sql":
+                con.execute(migration.path.read_text(encoding="utf-8"))
+            else:
+                module = importlib.import_module(f"core.migrations.{migration.path.stem}")
+                module.migrate(con)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                [migration.version, migration.name],
+            )
+        applied.append(migration)
+    return applied
+
+
+def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    """Rows in a table named by code (never by a user)."""
+    row = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()
+    return int(row[0]) if row else 0
+
+
+def frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+) -> pl.DataFrame:
+    """A query's result as a Polars frame."""
+    con.complete()  # a result left half-read by fetchone() would block the next query
+    return con.sql(sql, params=params or None).pl()

@@ -1,0 +1,157 @@
+"""ユーザー管理 (admin): create, disable, reset password, change role and scope — all audited."""
+
+import secrets
+
+import streamlit as st
+
+from core import audit, organizations, users
+from core.errors import ValidationError
+from ui.auth import current_user
+from ui.data import connection
+from ui.widgets import flash, show_flash, table
+
+NEW_FORM = "user_new_form"
+EDIT_USER = "user_edit_target"
+FIELD_LABELS = {
+    "username": "ユーザーID",
+    "display_name": "氏名",
+    "role": "役割",
+    "org_code": "担当組織",
+    "password": "パスワード",
+    "reason": "変更理由",
+    "disabled": "無効化",
+}
+
+admin = current_user()
+if admin.role != "admin":
+    st.error("このページは管理者のみ利用できます。")
+    st.stop()
+st.title("ユーザー管理")
+show_flash()
+
+
+def show_errors(exc: ValidationError) -> None:
+    for field, message in exc.errors.items():
+        st.error(f"{FIELD_LABELS.get(field, field)}: {message}")
+
+
+@st.cache_data(ttl=300)
+def scope_choices() -> dict[str, str]:
+    with connection() as con:
+        orgs = organizations.within(con, organizations.ALL_SCOPE)
+    choices = {organizations.ALL_SCOPE: "全組織"}
+    choices.update(
+        {r["org_code"]: f"{r['name']}（{r['org_code']}）" for r in orgs.iter_rows(named=True)}
+    )
+    return choices
+
+
+scopes = scope_choices()
+with connection() as con:
+    listing = users.listing(con)
+st.subheader(f"ユーザー一覧（{listing.height}人）")
+table(listing.with_columns(listing["role"].replace_strict(users.ROLES, default=listing["role"])))
+
+left, right = st.columns(2)
+with left:
+    st.subheader("ユーザーの追加")
+    with st.form(NEW_FORM, clear_on_submit=False):
+        username = st.text_input("ユーザーID（英小文字・数字）")
+        display_name = st.text_input("氏名")
+        email = st.text_input("メールアドレス（任意）")
+        role = st.selectbox("役割", list(users.ROLES), format_func=users.ROLES.get)
+        scope = st.selectbox(
+            "担当組織（この組織の配下のみ表示）", list(scopes), format_func=scopes.get
+        )
+        password = st.text_input("初期パスワード（8文字以上）", type="password", value="")
+        create = st.form_submit_button("追加する", type="primary")
+    if create:
+        try:
+            with connection() as con:
+                users.create(
+                    con,
+                    username=username.strip(),
+                    display_name=display_name,
+                    role=role,
+                    org_code=scope,
+                    password=password,
+                    email=email.strip() or None,
+                    actor=admin.username,
+                )
+        except ValidationError as exc:
+            show_errors(exc)
+        else:
+            flash(f"ユーザー {username} を追加しました。")
+
+with right:
+    st.subheader("ユーザーの変更")
+    target = st.selectbox("対象ユーザー", listing["username"].to_list(), key=EDIT_USER)
+    row = listing.filter(listing["username"] == target).row(0, named=True) if target else None
+    if row:
+        with st.form("user_edit_form"):
+            role = st.selectbox(
+                "役割",
+                list(users.ROLES),
+                index=list(users.ROLES).index(row["role"]),
+                format_func=users.ROLES.get,
+            )
+            scope_codes = list(scopes)
+            scope = st.selectbox(
+                "担当組織",
+                scope_codes,
+                format_func=scopes.get,
+                index=scope_codes.index(row["org_code"]) if row["org_code"] in scopes else 0,
+            )
+            disabled = st.checkbox(
+                "無効にする（ログインできなくなります）", value=bool(row["disabled"])
+            )
+            reason = st.text_input("変更理由（必須）")
+            save = st.form_submit_button("変更を保存")
+        if save:
+            try:
+                with connection() as con:
+                    changes = users.update(
+                        con,
+                        username=target,
+                        actor=admin.username,
+                        reason=reason,
+                        role=role,
+                        org_code=scope,
+                        disabled=disabled,
+                    )
+            except ValidationError as exc:
+                show_errors(exc)
+            else:
+                if changes:
+                    flash(f"ユーザー {target} の変更を保存しました。")
+                st.info("変更はありませんでした。")
+        with st.form("user_password_form"):
+            st.markdown("**パスワードの再設定**")
+            new_password = st.text_input("新しいパスワード（空欄なら自動生成）", type="password")
+            reset = st.form_submit_button("再設定する")
+        if reset:
+            chosen = new_password or secrets.token_urlsafe(9)
+            try:
+                with connection() as con:
+                    users.reset_password(
+                        con,
+                        username=target,
+                        password=chosen,
+                        actor=admin.username,
+                        reason="管理者による再設定",
+                    )
+            except ValidationError as exc:
+                show_errors(exc)
+            else:
+                st.success(
+                    "再設定しました。"
+                    + (
+                        ""
+                        if new_password
+                        else f"新しいパスワード: `{chosen}`（本人に安全な方法で伝えてください）"
+                    )
+                )
+
+st.subheader("ユーザーに関する変更履歴")
+with connection() as con:
+    table(audit.recent(con, "users", limit=100))

@@ -1,0 +1,143 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from core import db
+from core.cli import cli
+
+from .conftest import DATA
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def loaded(db_path):
+    """The CLI's view of the sample data (imported through the CLI itself)."""
+    for table in ("organizations", "members", "qualifications", "activities"):
+        result = run("import", table, str(DATA / f"{table}.csv"), "--db", str(db_path))
+        assert result.exit_code == 0, result.output
+    return db_path
+
+
+def test_init_is_idempotent_and_says_what_it_did(tmp_path):
+    path = str(tmp_path / "x.duckdb")
+    first = run("init", "--db", path)
+    assert first.exit_code == 0 and "applied 0001_initial" in first.output
+    second = run("init", "--db", path)
+    assert second.exit_code == 0 and second.output.strip() == "schema is up to date"
+
+
+def test_python_m_core_runs_and_uses_renewal_db(tmp_path):
+    path = tmp_path / "env.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "init"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"RENEWAL_DB": str(path), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert path.exists()
+
+
+def test_import_reports_counts(loaded):
+    with db.connect(loaded) as con:
+        assert db.table_count(con, "members") == 6
+        assert db.table_count(con, "activities") == 3
+
+
+def test_a_bad_import_exits_2_with_file_line_column_and_writes_nothing(loaded, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "member_no,scheme,qualification,acquired_on,valid_from,valid_until\n"
+        "A0000002,saj,instructor,2020-01-01,2026-08-01,2027-07-31\n"
+        "A0000002,saj,examiner,2020-01-01,2026-08-01,2027/02/30\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["import", "qualifications", str(bad), "--db", str(loaded)])
+    assert result.exit_code == 2
+    assert f"{bad}:3: valid_until: " in result.stderr
+    assert "nothing was written" in result.stderr
+    with db.connect(loaded) as con:
+        assert db.table_count(con, "qualifications") == 4
+
+
+def test_an_unknown_table_is_refused(loaded):
+    result = CliRunner().invoke(cli, ["import", "widgets", "x.csv", "--db", str(loaded)])
+    assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_export_by_extension_has_the_contract_columns(loaded, tmp_path, suffix):
+    out = tmp_path / f"qualifications{suffix}"
+    result = run("export", "qualifications", "--out", str(out), "--db", str(loaded))
+    assert result.exit_code == 0, result.output
+    reader = {".csv": pl.read_csv, ".parquet": pl.read_parquet, ".xlsx": pl.read_excel}[suffix]
+    frame = reader(out)
+    assert frame.columns[:6] == [
+        "member_no",
+        "scheme",
+        "qualification",
+        "valid_from",
+        "valid_until",
+        "status",
+    ]
+    assert frame.height == 4
+
+
+def test_csv_export_has_a_bom_for_excel(loaded, tmp_path):
+    out = tmp_path / "members.csv"
+    run("export", "members", "--out", str(out), "--db", str(loaded))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_masked_export_hides_personal_data(loaded, tmp_path):
+    out = tmp_path / "members.csv"
+    run("export", "members", "--out", str(out), "--masked", "--db", str(loaded))
+    frame = pl.read_csv(out)
+    row = frame.filter(pl.col("member_no") == "A0000001").row(0, named=True)
+    assert (
+        row["family_name"] == "山＊＊"
+        and row["email"] == "＊＊＊"
+        and row["birth_date"] == "1980年"
+    )
+    assert "taro" not in out.read_text(encoding="utf-8-sig")
+
+
+def test_backup_and_restore_round_trip(loaded, tmp_path):
+    folder = tmp_path / "backup"
+    assert run("backup", "--out", str(folder), "--db", str(loaded)).exit_code == 0
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"]["members"] == 6
+    target = tmp_path / "restored.duckdb"
+    result = run("restore", str(folder), "--db", str(target))
+    assert result.exit_code == 0, result.output
+    with db.connect(target) as con:
+        assert db.table_count(con, "members") == 6
+        assert db.migrate(con) == []
+
+
+def test_restore_refuses_a_database_that_has_data(loaded, tmp_path):
+    folder = tmp_path / "backup"
+    run("backup", "--out", str(folder), "--db", str(loaded))
+    result = CliRunner().invoke(cli, ["restore", str(folder), "--db", str(loaded)])
+    assert result.exit_code == 2 and "not empty" in result.stderr
+
+
+def test_backup_refuses_a_folder_with_files(loaded, tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    result = CliRunner().invoke(
+        cli, ["backup", "--out", str(tmp_path / "full"), "--db", str(loaded)]
+    )
+    assert result.exit_code == 2

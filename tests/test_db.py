@@ -1,0 +1,96 @@
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from core import db
+
+
+def test_migrations_build_the_schema_from_zero_and_a_second_run_changes_nothing(db_path):
+    with db.connect(db_path) as con:
+        tables = {
+            r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        }
+        versions = db.applied_versions(con)
+        assert db.migrate(con) == []
+        assert db.applied_versions(con) == versions
+    assert {
+        "members",
+        "qualifications",
+        "activities",
+        "billing",
+        "payments",
+        "applications",
+        "users",
+        "audit_log",
+        "organizations",
+        "ref_postal_codes",
+    } <= tables
+    assert versions == {m.version for m in db.available_migrations()}
+
+
+def test_postal_codes_come_from_japan_post_data(con):
+    row = con.execute(
+        "SELECT prefecture, city, town FROM ref_postal_codes WHERE postal_code = '100-0001'"
+    ).fetchone()
+    assert row == ("東京都", "千代田区", "千代田")
+    assert con.execute("SELECT count(DISTINCT prefecture) FROM ref_postal_codes").fetchone() == (
+        47,
+    )
+
+
+def test_transaction_rolls_back_everything_on_error(con):
+    with pytest.raises(RuntimeError), db.transaction(con):
+        con.execute("INSERT INTO audit_log (actor, action, table_name) VALUES ('t', 'x', 'y')")
+        raise RuntimeError("boom")
+    assert db.table_count(con, "audit_log") == 0
+
+
+def test_a_busy_file_makes_the_second_process_wait_then_name_the_holder(db_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(db_path)!r})
+            print('holding', flush=True)
+            time.sleep(3)
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        with pytest.raises(db.DatabaseBusy) as caught, db.connect(db_path, timeout=0.5):
+            pass
+        assert time.monotonic() - started >= 0.5
+        assert f"process {holder.pid}" in str(caught.value)
+    finally:
+        holder.wait()
+
+
+def test_a_waiting_process_gets_the_file_once_the_holder_lets_go(db_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
+            import duckdb, time
+            con = duckdb.connect({str(db_path)!r})
+            print('holding', flush=True)
+            time.sleep(1.0)
+            con.close()
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+    with db.connect(db_path, timeout=30) as con:
+        assert con.execute("SELECT count(*) FROM members").fetchone() == (0,)
+    holder.wait()

@@ -1,0 +1,40 @@
+"""Database access for the pages: short connections, cached reads, errors in Japanese."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+import streamlit as st
+
+from core import config, db
+
+APP_LOCK_TIMEOUT = 30.0  # a page waits this long for a cron job holding the file
+
+
+@st.cache_resource
+def prepare_database() -> str:
+    """Apply pending migrations once per server process; returns the database path."""
+    with db.connect(timeout=APP_LOCK_TIMEOUT) as con:
+        db.migrate(con)
+    return str(db.db_path())
+
+
+@contextmanager
+def connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one unit of page work; a busy file becomes a message, not a traceback."""
+    try:
+        with db.connect(timeout=APP_LOCK_TIMEOUT) as con:
+            yield con
+    except db.DatabaseBusy as exc:
+        st.error(
+            "データベースが他の処理（一括処理など）で使用中です。しばらく待ってから再度お試しください。"
+            f"（{exc}）"
+        )
+        st.stop()
+
+
+def settings() -> config.Config:
+    """The validated scheme configuration (reloaded when a file changes)."""
+    return config.current()

@@ -1,0 +1,108 @@
+"""Shared display helpers: Japanese column labels, date formats, downloads."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from core import exports
+
+DATE_FORMAT = "YYYY年M月D日"
+COLUMN_LABELS = {
+    "member_no": "会員番号",
+    "name": "氏名",
+    "kana": "フリガナ",
+    "birth_date": "生年月日",
+    "phone": "電話番号",
+    "email": "メールアドレス",
+    "status": "状態",
+    "organization": "所属",
+    "prefecture": "都道府県",
+    "scheme": "制度",
+    "qualification": "資格",
+    "acquired_on": "取得日",
+    "valid_from": "有効開始日",
+    "valid_until": "有効期限",
+    "certificate_no": "認定番号",
+    "date": "日付",
+    "kind": "種類",
+    "category": "区分",
+    "points": "ポイント",
+    "hours": "時間",
+    "domain": "領域",
+    "course_name": "講習名",
+    "score": "得点",
+    "minutes_late": "遅刻（分）",
+    "issued_on": "請求日",
+    "item": "項目",
+    "description": "内容",
+    "amount": "金額",
+    "handling_fee": "手数料",
+    "due_on": "支払期限",
+    "paid_on": "入金日",
+    "changed_at": "日時",
+    "actor": "実施者",
+    "action": "操作",
+    "table_name": "対象",
+    "row_key": "キー",
+    "field": "項目",
+    "old_value": "変更前",
+    "new_value": "変更後",
+    "reason": "理由",
+}
+
+
+FLASH = "flash_message"
+
+
+def flash(message: str) -> None:
+    """Keep a success message across the st.rerun() that shows the saved state."""
+    st.session_state[FLASH] = message
+    st.rerun()
+
+
+def show_flash() -> None:
+    """Show (once) the message a previous run kept with flash()."""
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        st.success(message)
+
+
+def column_config(frame: pl.DataFrame) -> dict[str, object]:
+    """Japanese headers, and dates shown as 2026年11月24日."""
+    config: dict[str, object] = {}
+    for column, dtype in frame.schema.items():
+        label = COLUMN_LABELS.get(column, column)
+        if dtype == pl.Date:
+            config[column] = st.column_config.DateColumn(label, format=DATE_FORMAT)
+        elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
+            config[column] = st.column_config.DatetimeColumn(label, format="YYYY年M月D日 HH:mm")
+        elif column in ("amount", "handling_fee"):
+            config[column] = st.column_config.NumberColumn(label, format="%d 円")
+        else:
+            config[column] = st.column_config.Column(label)
+    return config
+
+
+def table(frame: pl.DataFrame, **kwargs: object) -> object:
+    """st.dataframe with Japanese headers and dates."""
+    return st.dataframe(frame, hide_index=True, column_config=column_config(frame), **kwargs)  # type: ignore[arg-type]
+
+
+def downloads(frame: pl.DataFrame, stem: str, key: str) -> None:
+    """CSV (UTF-8 with BOM, opens in Excel) and Excel buttons for a table."""
+    left, right = st.columns(2)
+    left.download_button(
+        "CSVでダウンロード",
+        exports.to_bytes(frame, ".csv"),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+    right.download_button(
+        "Excelでダウンロード",
+        exports.to_bytes(frame, ".xlsx"),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+    )
