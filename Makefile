@@ -27,8 +27,8 @@ run: $(STAMP)
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 lint: $(STAMP)
-	$(PY) -m ruff check core pages tests bench app.py
-	$(PY) -m ruff format --check core pages tests bench app.py
+	$(PY) -m ruff check core ui pages tests bench app.py
+	$(PY) -m ruff format --check core ui pages tests bench app.py
 	$(PY) -m mypy core
 
 test: $(STAMP) browser lint

@@ -141,3 +141,40 @@ def test_backup_refuses_a_folder_with_files(loaded, tmp_path):
         cli, ["backup", "--out", str(tmp_path / "full"), "--db", str(loaded)]
     )
     assert result.exit_code == 2
+
+
+def test_a_command_that_finds_the_file_busy_waits_then_names_the_holder(db_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db_path)!r}); print('ok', flush=True); time.sleep(4)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ok"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core",
+                "export",
+                "members",
+                "--out",
+                str(db_path.parent / "m.csv"),
+                "--db",
+                str(db_path),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={"PATH": "/usr/bin:/bin", "RENEWAL_LOCK_TIMEOUT": "1"},
+            check=False,
+        )
+    finally:
+        holder.wait()
+    assert done.returncode == 1
+    assert f"busy: {db_path} is in use by process {holder.pid}" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,65 @@
+"""Member search latency at full scale: p50/p95 per query kind, each with its own connection.
+
+Usage: python bench/bench_search.py --db bench/out/full.duckdb [--queries 60]
+Each query opens a connection, searches (page 1, 25 rows, with the total) and closes,
+exactly as the lookup page does. Keywords are drawn from the stored members.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from pathlib import Path
+
+from common import record
+
+from core import db, members
+from core.members import MemberQuery
+
+
+def keywords(path: Path, n: int, seed: int) -> dict[str, list[str]]:
+    with db.connect(path) as con:
+        rows = con.execute(
+            "SELECT member_no, family_name, given_name, family_name_kana, phone FROM members"
+            " WHERE status <> 'erased' USING SAMPLE 2000 ROWS"
+        ).fetchall()
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    pick = rows[:n]
+    hira = str.maketrans({chr(c + 0x60): chr(c) for c in range(0x3041, 0x3097)})
+    return {
+        "member_no": [r[0] for r in pick],
+        "name": [f"{r[1]} {r[2]}" for r in pick],
+        "kana": [r[3].translate(hira) for r in pick],  # typed in hiragana, family name only
+        "phone": [r[4][-9:] for r in pick if r[4]],  # the tail of the number, as staff type it
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", type=Path, default=Path("bench/out/full.duckdb"))
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    results = {}
+    for kind, words in keywords(args.db, args.queries, seed=7).items():
+        timings = []
+        for word in words:
+            started = time.perf_counter()
+            with db.connect(args.db) as con:
+                total, page = members.search(con, "*", MemberQuery(keyword=word, search_field=kind))
+            timings.append((time.perf_counter() - started) * 1000)
+            assert total >= 1 and page.height >= 1, (kind, word)
+        timings.sort()
+        results[kind] = {
+            "queries": len(timings),
+            "p50_ms": round(statistics.median(timings), 1),
+            "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+            "max_ms": round(timings[-1], 1),
+        }
+    record("member_search", results)
+
+
+if __name__ == "__main__":
+    main()
