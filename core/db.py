@@ -12,9 +12,11 @@ the same path, so threads of the app each take their own connection safely.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,6 +115,78 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+class Lease:
+    """One process's shared hold on the database: open while used, and briefly after.
+
+    The app serves many page runs a second; opening the file for each would start every
+    query with an empty cache. A lease keeps the database open while any page works with
+    it and for `linger` seconds after the last one, then closes it so a cron job waiting
+    for the file gets its turn within seconds. Each use takes its own cursor (its own
+    connection to the shared instance), so threads never share a connection.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        linger: float = 3.0,
+        timeout: float = 30.0,
+    ):
+        self.path = db_path(path)
+        self.linger = linger
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._holder: contextlib.AbstractContextManager[duckdb.DuckDBPyConnection] | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._users = 0
+        self._last_use = 0.0
+        self._closer: threading.Timer | None = None
+
+    @contextmanager
+    def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the shared instance; waits for another process's lock like connect()."""
+        with self._lock:
+            if self._con is None:
+                self._holder = connect(self.path, timeout=self.timeout)
+                self._con = self._holder.__enter__()
+            self._users += 1
+            cursor = self._con.cursor()
+        try:
+            cursor.execute("SET TimeZone = 'Asia/Tokyo'")
+            yield cursor
+        finally:
+            cursor.close()
+            with self._lock:
+                self._users -= 1
+                self._last_use = time.monotonic()
+                if self._users == 0:
+                    self._schedule_close()
+
+    def _schedule_close(self) -> None:
+        if self._closer is not None:
+            self._closer.cancel()
+        self._closer = threading.Timer(self.linger, self._close_if_idle)
+        self._closer.daemon = True
+        self._closer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            idle = time.monotonic() - self._last_use >= self.linger - 0.01
+            if self._users == 0 and idle and self._holder is not None:
+                self.close_now()
+
+    def close_now(self) -> None:
+        """Let go of the file (callers hold self._lock, or know nobody else uses the lease)."""
+        if self._holder is not None:
+            self._holder.__exit__(None, None, None)
+        self._holder = None
+        self._con = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
 
 
 # --- migrations ---------------------------------------------------------------------

@@ -130,17 +130,24 @@ def search(
                 params.append(value)
         where.append(f"EXISTS (SELECT 1 FROM qualifications q WHERE {' AND '.join(q_where)})")
     offset = max(query.page - 1, 0) * query.page_size
+    # Two steps in one query: find the page's member numbers and the total over the key
+    # columns only, then fetch the shown columns for those rows alone.
     page = db.frame(
         con,
         f"""
+        WITH hits AS (
+            SELECT m.member_no, m.kana_key, count(*) OVER () AS total
+            FROM members m JOIN organizations o USING (org_code)
+            WHERE {" AND ".join(where)}
+            ORDER BY m.kana_key NULLS LAST, m.member_no
+            LIMIT ? OFFSET ?
+        )
         SELECT m.member_no, m.family_name || ' ' || m.given_name AS name,
                m.family_name_kana || ' ' || m.given_name_kana AS kana,
                m.birth_date, m.phone, m.email, m.status, o.name AS organization,
-               m.prefecture, count(*) OVER () AS total
-        FROM members m JOIN organizations o USING (org_code)
-        WHERE {" AND ".join(where)}
-        ORDER BY m.kana_key NULLS LAST, m.member_no
-        LIMIT ? OFFSET ?
+               m.prefecture, h.total
+        FROM hits h JOIN members m USING (member_no) JOIN organizations o USING (org_code)
+        ORDER BY h.kana_key NULLS LAST, h.member_no
         """,
         [*params, query.page_size, offset],
     )
@@ -151,11 +158,10 @@ def search(
                 f"SELECT count(*) FROM members m JOIN organizations o USING (org_code)"
                 f" WHERE {' AND '.join(where)}",
                 params,
-            ).fetchone()
-            total = int(row[0]) if row else 0
+            ).fetchall()
+            total = int(row[0][0])
         return total, page.drop("total")
-    total = int(page["total"][0])
-    return total, page.drop("total")
+    return int(page["total"][0]), page.drop("total")
 
 
 def get(con: duckdb.DuckDBPyConnection, scope: str, member_no: str) -> dict[str, Any] | None:

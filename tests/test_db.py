@@ -94,3 +94,47 @@ def test_a_waiting_process_gets_the_file_once_the_holder_lets_go(db_path):
     with db.connect(db_path, timeout=30) as con:
         assert con.execute("SELECT count(*) FROM members").fetchone() == (0,)
     holder.wait()
+
+
+def _other_process_can_open(path, timeout: float) -> subprocess.CompletedProcess:
+    code = f"from core import db\nwith db.connect({str(path)!r}, timeout={timeout}) as c: print(c.execute('SELECT 1').fetchall())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_a_lease_keeps_the_file_open_briefly_then_lets_a_cron_job_in(db_path):
+    lease = db.Lease(db_path, linger=0.5)
+    with lease.connection() as con:
+        con.execute("INSERT INTO audit_log (actor, action, table_name) VALUES ('t', 'x', 'y')")
+    assert lease.is_open  # a page run right after finds the cache warm
+    waited = _other_process_can_open(db_path, timeout=20)  # waits for the linger to pass
+    assert waited.returncode == 0, waited.stderr
+    assert not lease.is_open
+    with lease.connection() as con:  # and the lease opens again on the next use
+        assert con.execute("SELECT count(*) FROM audit_log").fetchall() == [(1,)]
+
+
+def test_a_lease_serves_threads_each_with_its_own_cursor(db_path):
+    import threading
+
+    lease = db.Lease(db_path, linger=0.2)
+    failures: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for _ in range(20):
+                with lease.connection() as con:
+                    con.execute(
+                        "INSERT INTO audit_log (actor, action, table_name) VALUES (?, 'x', 'y')",
+                        [f"t{n}"],
+                    )
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with lease.connection() as con:
+        assert con.execute("SELECT count(*) FROM audit_log").fetchall() == [(80,)]

@@ -11,6 +11,7 @@ import streamlit as st
 from core import config, db
 
 APP_LOCK_TIMEOUT = 30.0  # a page waits this long for a cron job holding the file
+LINGER_SECONDS = 3.0  # the file stays open this long after the last page run
 
 
 @st.cache_resource
@@ -21,11 +22,17 @@ def prepare_database() -> str:
     return str(db.db_path())
 
 
+@st.cache_resource
+def lease(path: str) -> db.Lease:
+    """This server process's hold on the database file (see core.db.Lease)."""
+    return db.Lease(path, linger=LINGER_SECONDS, timeout=APP_LOCK_TIMEOUT)
+
+
 @contextmanager
 def connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one unit of page work; a busy file becomes a message, not a traceback."""
     try:
-        with db.connect(timeout=APP_LOCK_TIMEOUT) as con:
+        with lease(str(db.db_path())).connection() as con:
             yield con
     except db.DatabaseBusy as exc:
         st.error(
