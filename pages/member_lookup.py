@@ -102,6 +102,7 @@ if submitted:
     )
     st.session_state[PAGE] = 1
     st.session_state.pop(SELECTED, None)
+    st.query_params.pop("member", None)
 
 query: MemberQuery | None = st.session_state.get(QUERY)
 if query is not None:
@@ -125,6 +126,7 @@ if query is not None:
         rows = event.selection.rows if event is not None else []  # type: ignore[attr-defined]
         if rows:
             st.session_state[SELECTED] = found["member_no"][rows[0]]
+            st.query_params["member"] = st.session_state[SELECTED]  # a link to this member
         nav = st.columns([1, 1, 6])
         if nav[0].button("前のページ", disabled=page <= 1):
             st.session_state[PAGE] = page - 1
