@@ -12,6 +12,7 @@ the same path, so threads of the app each take their own connection safely.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib
 import os
@@ -143,6 +144,13 @@ class Lease:
         self._users = 0
         self._last_use = 0.0
         self._closer: threading.Timer | None = None
+        atexit.register(self._close_at_exit)
+
+    def _close_at_exit(self) -> None:
+        with self._lock:
+            if self._closer is not None:
+                self._closer.cancel()
+            self.close_now()
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
