@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 from core import backup as backups
-from core import config, db, exports, imports, users
+from core import config, db, explanations, exports, imports, renewals, users
 from core.errors import InputFileError, ValidationError
 
 DB_OPTION = click.option(
@@ -195,6 +196,86 @@ def restore(db_file: Path | None, source: Path) -> None:
                 leftover.unlink(missing_ok=True)
         raise
     click.echo(f"restored {sum(counts.values()):,} rows in {len(counts)} tables from {source}")
+
+
+AS_OF = click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="The date the rules are applied as of (default: today).",
+)
+
+
+@cli.command()
+@DB_OPTION
+@AS_OF
+@click.option(
+    "--scheme",
+    "schemes",
+    multiple=True,
+    type=click.Choice(renewals.SCHEMES),
+    help="Only these schemes (repeatable).",
+)
+@click.option("--dry-run", is_flag=True, help="Compute and print the counts; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (FORMATS.md).")
+@handled
+def renew(
+    db_file: Path | None,
+    as_of: dt.datetime | None,
+    schemes: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Apply every scheme's renewal rules as of a date: extend, open fees, lapse, invalidate.
+
+    Running it twice for the same date changes nothing the second time.
+
+    Example: python -m core renew --as-of 2026-11-24 --dry-run
+    """
+    day = as_of.date() if as_of else dt.date.today()
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        result = renewals.run(con, day, schemes=schemes or renewals.SCHEMES, dry_run=dry_run)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    click.echo(
+        f"renewal batch as of {day.isoformat()}{' (dry run: nothing written)' if dry_run else ''}"
+    )
+    click.echo(f"{'scheme':10} {'outcome':12} {'n':>10}")
+    for row in result.counts:
+        click.echo(f"{row['scheme']:10} {row['outcome']:12} {row['n']:>10,}")
+    if result.run_id is not None:
+        click.echo(f"run {result.run_id}; audit batch {result.batch_id}")
+
+
+@cli.command()
+@DB_OPTION
+@AS_OF
+@click.option("--member", "member_no", required=True, help="The member number.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (FORMATS.md).")
+@handled
+def explain(db_file: Path | None, as_of: dt.datetime | None, member_no: str, as_json: bool) -> None:
+    """Every qualification of a member with each renewal requirement and the decision.
+
+    Example: python -m core explain --member J0000123 --as-of 2026-11-24 --json
+    """
+    day = as_of.date() if as_of else dt.date.today()
+    with db.connect(db_file) as con:
+        if (
+            con.execute("SELECT count(*) FROM members WHERE member_no = ?", [member_no]).fetchall()[
+                0
+            ][0]
+            == 0
+        ):
+            raise ValueError(f"member {member_no} does not exist")
+        result = renewals.explain(con, member_no, day)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for line in explanations.lines(result):
+        click.echo(line)
 
 
 def main() -> None:

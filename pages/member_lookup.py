@@ -1,9 +1,11 @@
 """会員検索: find members in the user's scope, open one, correct contact data."""
 
+import datetime as dt
+
 import polars as pl
 import streamlit as st
 
-from core import audit, members, organizations, text
+from core import audit, explanations, members, organizations, renewals, text
 from core.config_settings import SCHEME_CODES
 from core.errors import ConflictError, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
@@ -148,6 +150,7 @@ with connection() as con:
     done = members.activities(con, member_no)
     bills = members.billing(con, member_no)
     history = audit.member_history(con, member_no)
+    explained = renewals.explain(con, member_no, dt.date.today())
     chain = organizations.ancestors(con, record["org_code"])
 
 shown_record = members.mask_record(record) if user.masked else record
@@ -271,11 +274,22 @@ with tabs[1]:
             pl.col("status").replace_strict(QUALIFICATION_STATUSES, default=pl.col("status")),
         ).drop("qualification_id")
         table(labelled)
-        for row in held.iter_rows(named=True):
-            if row["valid_until"]:
-                st.caption(
-                    f"{cfg.qualification_label(row['scheme'], row['qualification'])}: 有効期限 {text.jp_date(row['valid_until'], with_wareki=True)}"
+        st.markdown("##### 更新要件と判定（本日時点）")
+        for q in explained["qualifications"]:
+            until = (
+                text.jp_date(dt.date.fromisoformat(q["valid_until"]), with_wareki=True)
+                if q["valid_until"]
+                else "期限なし"
+            )
+            with st.container(border=True):
+                st.markdown(
+                    f"**{q['label']}**　{QUALIFICATION_STATUSES.get(q['status'], q['status'])}　有効期限: {until}"
                 )
+                for requirement in q["requirements"]:
+                    st.write(explanations.requirement_sentence(requirement))
+                if not q["requirements"]:
+                    st.caption("この資格に自動判定の対象となる要件はありません。")
+                st.write(explanations.decision_sentence(q))
 
 with tabs[2]:
     if done.is_empty():

@@ -178,3 +178,72 @@ def test_a_command_that_finds_the_file_busy_waits_then_names_the_holder(db_path)
     assert done.returncode == 1
     assert f"busy: {db_path} is in use by process {holder.pid}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_renew_prints_counts_and_json_and_a_dry_run_writes_nothing(loaded):
+    dry = run("renew", "--as-of", "2026-12-01", "--dry-run", "--json", "--db", str(loaded))
+    assert dry.exit_code == 0, dry.output
+    body = json.loads(dry.output)
+    assert body["as_of"] == "2026-12-01" and body["dry_run"] is True
+    assert {"scheme": "jptec", "outcome": "extended", "n": 1} in body["counts"]
+    with db.connect(loaded) as con:
+        assert con.execute("SELECT count(*) FROM renewal_runs").fetchall() == [(0,)]
+        assert con.execute(
+            "SELECT valid_until::VARCHAR FROM qualifications WHERE member_no = 'J0000001'"
+        ).fetchall() == [("2026-11-30",)]
+    real = run("renew", "--as-of", "2026-12-01", "--db", str(loaded))
+    assert real.exit_code == 0
+    assert any(line.split() == ["jptec", "extended", "1"] for line in real.output.splitlines())
+    with db.connect(loaded) as con:
+        assert con.execute(
+            "SELECT valid_until::VARCHAR FROM qualifications WHERE member_no = 'J0000001'"
+        ).fetchall() == [("2028-11-30",)]
+        assert con.execute("SELECT count(*) FROM renewal_runs").fetchall() == [(1,)]
+
+
+def test_explain_words_and_json(loaded):
+    words = run("explain", "--member", "J0000001", "--as-of", "2026-12-01", "--db", str(loaded))
+    assert words.exit_code == 0, words.output
+    assert "○ 2024年12月1日〜2026年11月30日の指導実績 2回（必要 2回）" in words.output
+    assert (
+        "判定: 2026年12月1日付けで有効期間を延長します（新しい有効期限 2028年11月30日）"
+        in words.output
+    )
+    body = json.loads(
+        run(
+            "explain",
+            "--member",
+            "J0000001",
+            "--as-of",
+            "2026-12-01",
+            "--json",
+            "--db",
+            str(loaded),
+        ).output
+    )
+    q = body["qualifications"][0]
+    assert set(q) >= {
+        "scheme",
+        "qualification",
+        "status",
+        "valid_from",
+        "valid_until",
+        "decision",
+        "effective_on",
+        "new_valid_until",
+        "requirements",
+    }
+    assert q["requirements"][0] == {
+        "code": "courses_taught",
+        "label": "指導実績",
+        "required": 2,
+        "actual": 2,
+        "met": True,
+        "period_from": "2024-12-01",
+        "period_to": "2026-11-30",
+    }
+
+
+def test_explain_an_unknown_member_exits_2(loaded):
+    result = CliRunner().invoke(cli, ["explain", "--member", "NOPE", "--db", str(loaded)])
+    assert result.exit_code == 2 and "NOPE" in result.stderr

@@ -167,3 +167,11 @@ def test_admin_audit_page_lists_changes(sample_path):
     at = open_page(logged_in("admin"), "admin_audit")
     assert not at.exception
     assert at.dataframe[0].value.shape[0] > 0
+
+
+def test_the_member_page_explains_each_renewal_decision(sample_path):
+    at = open_page(logged_in("hq"), "member_lookup", member="J0000001")
+    assert not at.exception
+    texts = [m.value for m in at.markdown]
+    assert any("指導実績" in t and "必要 2回" in t for t in texts)
+    assert any(t.startswith("判定:") for t in texts)

@@ -1,0 +1,387 @@
+"""The renewal rules at their boundaries, with the numbers of SPEC.md (JPTEC, JSPO, teacher)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import renewals
+
+D = dt.date
+BIRTH = D(1980, 5, 1)
+
+
+@pytest.fixture
+def world(con):
+    """An empty store with one organisation per scheme and helpers to add members and facts."""
+    con.execute(
+        "INSERT INTO organizations (org_code, name, kind, parent_code, root_code, path) VALUES"
+        " ('JPTEC', 'JPTEC協議会', 'national', NULL, 'JPTEC', '/JPTEC/'),"
+        " ('JSPO', '日本スポーツ協会', 'national', NULL, 'JSPO', '/JSPO/'),"
+        " ('TEACHER', '更新講習センター', 'national', NULL, 'TEACHER', '/TEACHER/')"
+    )
+    return World(con)
+
+
+class World:
+    def __init__(self, con):
+        self.con = con
+        self.n = 0
+
+    def holder(
+        self,
+        scheme,
+        qualification,
+        valid_from,
+        valid_until,
+        *,
+        status="active",
+        birth=BIRTH,
+    ):
+        self.n += 1
+        member_no = f"M{self.n:04d}"
+        org = {"jptec": "JPTEC", "jspo": "JSPO", "teacher": "TEACHER"}[scheme]
+        self.con.execute(
+            "INSERT INTO members (member_no, org_code, family_name, given_name, family_name_kana,"
+            " given_name_kana, birth_date) VALUES (?, ?, '試験', '太郎', 'シケン', 'タロウ', ?)",
+            [member_no, org, birth],
+        )
+        self.con.execute(
+            "INSERT INTO qualifications (member_no, scheme, qualification, valid_from, valid_until, status)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [member_no, scheme, qualification, valid_from, valid_until, status],
+        )
+        return member_no
+
+    def activity(self, member_no, scheme, kind, date, **values):
+        columns = ["member_no", "scheme", "kind", "date", *values]
+        self.con.execute(
+            f"INSERT INTO activities ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            [member_no, scheme, kind, date, *values.values()],
+        )
+
+    def bill(self, member_no, scheme, item, issued_on, *, status="open", amount=2000):
+        qid = self.con.execute(
+            "SELECT qualification_id FROM qualifications WHERE member_no = ?", [member_no]
+        ).fetchall()[0][0]
+        self.con.execute(
+            "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on, status,"
+            " qualification_id) VALUES (?, ?, ?, 'test', ?, ?, ?, ?)",
+            [member_no, scheme, item, amount, issued_on, status, qid],
+        )
+
+    def decision(self, member_no, as_of):
+        result = renewals.explain(self.con, member_no, as_of)
+        return result["qualifications"][0]
+
+    def stored(self, member_no):
+        return self.con.execute(
+            "SELECT status, valid_from, valid_until FROM qualifications WHERE member_no = ?",
+            [member_no],
+        ).fetchall()[0]
+
+
+def requirement(q, code):
+    return next(r for r in q["requirements"] if r["code"] == code)
+
+
+# --- JPTEC instructor ---------------------------------------------------------------------
+
+
+def test_instructor_is_checked_the_day_after_the_validity_end(world):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2024, 6, 1))
+    world.activity(m, "jptec", "taught", D(2025, 9, 1))
+    assert world.decision(m, D(2026, 3, 31))["decision"] == "none"
+    q = world.decision(m, D(2026, 4, 1))
+    assert (q["decision"], q["effective_on"], q["new_valid_until"]) == (
+        "extend",
+        "2026-04-01",
+        "2028-03-31",
+    )
+    taught = requirement(q, "courses_taught")
+    assert (taught["required"], taught["actual"], taught["met"]) == (2, 2, True)
+    assert (taught["period_from"], taught["period_to"]) == ("2024-04-01", "2026-03-31")
+
+
+def test_instructor_with_one_course_taught_is_not_extended(world):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2025, 9, 1))
+    q = world.decision(m, D(2026, 4, 1))
+    assert q["decision"] == "lapse"
+    assert requirement(q, "courses_taught")["actual"] == 1
+
+
+@pytest.mark.parametrize(
+    ("day", "counted"),
+    [(D(2024, 3, 31), 1), (D(2024, 4, 1), 2), (D(2026, 3, 31), 2), (D(2026, 4, 1), 1)],
+)
+def test_the_counting_period_is_exactly_the_past_two_years(world, day, counted):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2025, 1, 10))
+    world.activity(m, "jptec", "taught", day)
+    q = world.decision(m, D(2026, 4, 1))
+    assert requirement(q, "courses_taught")["actual"] == counted
+    assert q["decision"] == ("extend" if counted >= 2 else "lapse")
+
+
+@pytest.mark.parametrize(
+    ("valid_until", "extended_to"),
+    [
+        (D(2024, 2, 29), "2026-02-28"),
+        (D(2026, 3, 31), "2028-03-31"),
+        (D(2025, 8, 31), "2027-08-31"),
+        (D(2023, 2, 28), "2025-02-28"),
+    ],
+)
+def test_two_year_extension_across_month_ends_and_leap_days(world, valid_until, extended_to):
+    m = world.holder("jptec", "instructor", valid_until - dt.timedelta(days=730), valid_until)
+    world.activity(m, "jptec", "taught", valid_until - dt.timedelta(days=10))
+    world.activity(m, "jptec", "taught", valid_until - dt.timedelta(days=100))
+    assert world.decision(m, valid_until + dt.timedelta(days=1))["new_valid_until"] == extended_to
+
+
+def test_arrears_hold_the_extension_until_paid(world):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2024, 6, 1))
+    world.activity(m, "jptec", "taught", D(2025, 9, 1))
+    world.bill(m, "jptec", "jptec_instructor_new", D(2026, 1, 10))
+    q = world.decision(m, D(2026, 4, 1))
+    assert q["decision"] == "none"
+    assert requirement(q, "fees_paid")["met"] is False
+    world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2026-04-02'")
+    assert world.decision(m, D(2026, 4, 3))["decision"] == "extend"
+
+
+@pytest.mark.parametrize(
+    ("as_of", "decision"), [(D(2027, 2, 27), "none"), (D(2027, 2, 28), "invalidate")]
+)
+def test_an_instructor_fee_unpaid_for_four_months_invalidates(world, as_of, decision):
+    m = world.holder("jptec", "instructor", D(2026, 11, 1), D(2028, 10, 31))
+    world.bill(m, "jptec", "jptec_instructor_renewal", D(2026, 10, 31))
+    q = world.decision(m, as_of)
+    assert q["decision"] == decision
+    if decision == "invalidate":
+        assert q["effective_on"] == "2027-02-28"
+
+
+def test_the_batch_extends_opens_the_fee_audits_and_a_second_run_changes_nothing(world):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2024, 6, 1))
+    world.activity(m, "jptec", "taught", D(2025, 9, 1))
+    dry = renewals.run(world.con, D(2026, 4, 1), dry_run=True)
+    assert world.stored(m) == ("active", D(2024, 4, 1), D(2026, 3, 31))
+    first = renewals.run(world.con, D(2026, 4, 1))
+    assert dry.counts == first.counts
+    assert {"scheme": "jptec", "outcome": "extended", "n": 1} in first.counts
+    assert world.stored(m) == ("renewed", D(2026, 4, 1), D(2028, 3, 31))
+    line = world.con.execute(
+        "SELECT item, amount, issued_on, status, description FROM billing"
+    ).fetchall()
+    assert line == [
+        (
+            "jptec_instructor_renewal",
+            2000,
+            D(2026, 4, 1),
+            "open",
+            "2026年度 インストラクター更新会費 2,000円",
+        )
+    ]
+    audit = world.con.execute(
+        "SELECT field, old_value, new_value FROM audit_log WHERE action = 'renew' ORDER BY field"
+    ).fetchall()
+    assert audit == [
+        ("status", "active", "renewed"),
+        ("valid_from", "2024-04-01", "2026-04-01"),
+        ("valid_until", "2026-03-31", "2028-03-31"),
+    ]
+    second = renewals.run(world.con, D(2026, 4, 1))
+    assert all(c["n"] == 0 for c in second.counts if c["outcome"] != "unchanged")
+    assert world.con.execute("SELECT count(*) FROM billing").fetchall() == [(1,)]
+
+
+# --- JPTEC provider --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("course", "new_valid_until"),
+    [
+        (D(2026, 5, 10), "2029-05-09"),  # 12 months remained: nothing added
+        (D(2026, 6, 10), "2030-05-09"),  # 11 whole months remained: added
+        (D(2027, 5, 1), "2030-04-30"),  # under a month remained
+        (D(2025, 5, 10), "2028-05-09"),  # two years remained
+    ],
+)
+def test_provider_renewal_course_gives_three_years_plus_remaining_months_under_a_year(
+    world, course, new_valid_until
+):
+    m = world.holder("jptec", "provider", D(2024, 5, 10), D(2027, 5, 9))
+    world.activity(m, "jptec", "renewal_course", course)
+    q = world.decision(m, course)
+    assert (q["decision"], q["effective_on"], q["new_valid_until"]) == (
+        "extend",
+        course.isoformat(),
+        new_valid_until,
+    )
+
+
+def test_provider_without_a_renewal_course_lapses_after_the_end(world):
+    m = world.holder("jptec", "provider", D(2024, 5, 10), D(2027, 5, 9))
+    assert world.decision(m, D(2027, 5, 9))["decision"] == "none"
+    assert world.decision(m, D(2027, 5, 10))["decision"] == "lapse"
+
+
+# --- JSPO ----------------------------------------------------------------------------------
+
+
+def test_jspo_renewal_opens_two_months_before_expiry_for_those_who_trained(world):
+    m = world.holder("jspo", "handball_coach", D(2023, 4, 1), D(2027, 3, 31))
+    world.activity(m, "jspo", "training", D(2025, 6, 1), qualification="handball_coach")
+    assert world.decision(m, D(2027, 1, 30))["decision"] == "none"
+    assert world.decision(m, D(2027, 1, 31))["decision"] == "open_fee"
+    renewals.run(world.con, D(2027, 1, 31))
+    assert world.stored(m)[0] == "renewal_open"
+    fee = world.con.execute("SELECT item, amount, status FROM billing").fetchall()
+    assert fee == [("jspo_registration", 10000, "open")]
+    assert world.decision(m, D(2027, 2, 1))["decision"] == "none"  # the fee is open already
+    world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2027-02-10'")
+    q = world.decision(m, D(2027, 2, 11))
+    assert (q["decision"], q["new_valid_until"]) == ("extend", "2031-03-31")
+
+
+def test_jspo_without_the_mandatory_training_cannot_renew_and_lapses(world):
+    m = world.holder("jspo", "handball_coach", D(2023, 4, 1), D(2027, 3, 31))
+    world.activity(
+        m, "jspo", "training", D(2025, 6, 1), qualification="soccer_coach"
+    )  # another licence's
+    assert world.decision(m, D(2027, 2, 1))["decision"] == "none"
+    assert world.decision(m, D(2027, 4, 1))["decision"] == "lapse"
+
+
+# --- teacher licence renewal -------------------------------------------------------------------
+
+
+def course(world, m, day, domain, *, hours=6, name=None, score=80, late=None):
+    world.activity(
+        m,
+        "teacher",
+        "course",
+        day,
+        hours=hours,
+        domain=domain,
+        course_name=name or f"{domain}-{day.isoformat()}",
+        score=score,
+        minutes_late=late,
+    )
+
+
+def full_course_load(world, m, *, elective_hours=6, late=None, score=80):
+    course(world, m, D(2016, 8, 1), "mandatory")
+    course(world, m, D(2016, 8, 2), "elective_mandatory")
+    course(world, m, D(2017, 8, 1), "elective")
+    course(world, m, D(2017, 8, 2), "elective")
+    course(world, m, D(2017, 8, 3), "elective", hours=elective_hours, late=late, score=score)
+
+
+def test_teacher_completing_30_hours_by_domain_is_renewed_after_the_deadline(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31), birth=D(1962, 4, 2))
+    full_course_load(world, m)
+    q = world.decision(m, D(2018, 4, 1))
+    assert (q["decision"], q["new_valid_until"]) == ("extend", "2028-03-31")
+    total = requirement(q, "total_hours")
+    assert (total["actual"], total["period_from"], total["period_to"]) == (
+        30,
+        "2016-02-01",
+        "2018-01-31",
+    )
+    assert world.decision(m, D(2018, 3, 31))["decision"] == "none"
+
+
+@pytest.mark.parametrize(
+    ("hours", "late", "score", "met"),
+    [
+        (6, None, 80, True),
+        (5.5, None, 80, False),
+        (6, 30, 80, True),
+        (6, 31, 80, False),
+        (6, None, 60, True),
+        (6, None, 59, False),
+    ],
+)
+def test_teacher_hours_lateness_and_pass_mark_boundaries(world, hours, late, score, met):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    full_course_load(world, m, elective_hours=hours, late=late, score=score)
+    q = world.decision(m, D(2018, 4, 1))
+    assert requirement(q, "total_hours")["met"] is met
+    assert q["decision"] == ("extend" if met else "lapse")
+
+
+def test_a_course_title_counts_once_in_a_lifetime(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    course(world, m, D(2016, 8, 1), "mandatory")
+    course(world, m, D(2016, 8, 2), "elective_mandatory")
+    for day in (D(2017, 8, 1), D(2017, 8, 2), D(2017, 8, 3)):
+        course(world, m, day, "elective", name="教育の最新事情（選択）")
+    q = world.decision(m, D(2018, 4, 1))
+    assert requirement(q, "elective_hours")["actual"] == 6
+    assert q["decision"] == "lapse"
+
+
+def test_courses_outside_the_window_do_not_count(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    full_course_load(world, m)
+    course(world, m, D(2016, 1, 31), "elective")  # a day before the window opens
+    course(world, m, D(2018, 2, 1), "elective")  # a day after it closes
+    assert requirement(world.decision(m, D(2018, 4, 1)), "elective_hours")["actual"] == 18
+
+
+@pytest.mark.parametrize(
+    ("as_of", "decision", "stored_until"),
+    [(D(2022, 6, 30), "none", D(2025, 3, 31)), (D(2022, 7, 1), "convert", None)],
+)
+def test_licences_valid_when_the_scheme_ended_lose_their_expiry(
+    world, as_of, decision, stored_until
+):
+    m = world.holder("teacher", "regular", D(2015, 4, 1), D(2025, 3, 31))
+    assert world.decision(m, as_of)["decision"] == decision
+    renewals.run(world.con, as_of)
+    assert world.stored(m)[2] == stored_until
+    assert world.stored(m)[0] == "active"
+    later = world.decision(m, D(2026, 1, 1))["decision"]
+    assert later == ("none" if decision == "convert" else "convert")  # converted ones never lapse
+
+
+# --- one source of truth ---------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from core import db  # noqa: E402
+from core.demo import build_demo  # noqa: E402
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 10_000), days=st.integers(-400, 400))
+def test_explain_and_the_batch_agree_for_every_member_and_a_second_run_changes_nothing(seed, days):
+    as_of = D(2026, 11, 24) + dt.timedelta(days=days)
+    with db.connect(":memory:") as con:
+        db.migrate(con)
+        build_demo(con, members=150, seed=seed, today=D(2026, 11, 24))
+        batch = renewals.decisions(renewals.requirements(con, as_of))
+        expected = {r["qualification_id"]: r["decision"] for r in batch.iter_rows(named=True)}
+        explained = {}
+        ids = dict(con.execute("SELECT qualification_id, member_no FROM qualifications").fetchall())
+        for member_no in sorted(set(batch["member_no"])):
+            for q in renewals.explain(con, member_no, as_of)["qualifications"]:
+                explained[(member_no, q["scheme"], q["qualification"])] = q["decision"]
+        for qid, decision in expected.items():
+            row = batch.filter(batch["qualification_id"] == qid).row(0, named=True)
+            assert explained[(ids[qid], row["scheme"], row["qualification"])] == decision
+        first = renewals.run(con, as_of)
+        changed = sum(c["n"] for c in first.counts if c["outcome"] != "unchanged")
+        assert changed == sum(1 for d in expected.values() if d != "none")
+        second = renewals.run(con, as_of)
+        assert [c for c in second.counts if c["outcome"] != "unchanged" and c["n"]] == []
