@@ -13,6 +13,7 @@ st.session_state["current_user"] = user
 
 home = st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)
 lookup = st.Page("pages/member_lookup.py", title="会員検索", icon=":material/person_search:")
+batch = st.Page("pages/renewal_batch.py", title="更新処理", icon=":material/autorenew:")
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -20,6 +21,8 @@ admin_config = st.Page("pages/admin_config.py", title="制度設定", icon=":mat
 admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":material/history:")
 
 sections = {"業務": [home, lookup]}
+if user.role in ("hq_staff", "admin") and user.scope == "*":
+    sections["業務"].append(batch)
 if user.role == "admin":
     sections["管理"] = [admin_users, admin_config, admin_audit]
 

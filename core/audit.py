@@ -90,3 +90,13 @@ def recent(
         f" FROM audit_log {where} ORDER BY changed_at DESC, audit_id DESC LIMIT ?",
         [*params, limit],
     )
+
+
+def batch(con: duckdb.DuckDBPyConnection, batch_id: str, limit: int = 1000) -> pl.DataFrame:
+    """The audit rows one import or batch run wrote."""
+    return db.frame(
+        con,
+        "SELECT changed_at, actor, action, table_name, row_key, member_no, field, old_value,"
+        " new_value, reason FROM audit_log WHERE batch_id = ? ORDER BY audit_id LIMIT ?",
+        [batch_id, limit],
+    )

@@ -156,6 +156,39 @@ def count_outcomes(decided: pl.DataFrame, schemes: tuple[str, ...]) -> list[dict
     ]
 
 
+def preview(
+    con: duckdb.DuckDBPyConnection,
+    as_of: dt.date,
+    *,
+    schemes: tuple[str, ...] = SCHEMES,
+    per_outcome: int = 10,
+) -> tuple[list[dict[str, Any]], pl.DataFrame]:
+    """What a run would do, writing nothing: the counts and a few qualifications per outcome."""
+    decided = decisions(requirements(con, as_of, schemes=schemes))
+    counts = count_outcomes(decided, schemes)
+    if decided.is_empty():
+        return counts, decided
+    sample = (
+        decided.filter(pl.col("decision") != "none")
+        .sort("scheme", "decision", "member_no")
+        .group_by("scheme", "decision", maintain_order=True)
+        .head(per_outcome)
+        .select(
+            "scheme",
+            "decision",
+            "member_no",
+            "qualification",
+            "status",
+            "valid_until",
+            "effective_on",
+            "new_valid_until",
+            "fee_item",
+            "fee_amount",
+        )
+    )
+    return counts, sample
+
+
 def _fiscal_year(day: dt.date) -> int:
     return day.year if day.month >= 4 else day.year - 1
 

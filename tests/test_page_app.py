@@ -175,3 +175,32 @@ def test_the_member_page_explains_each_renewal_decision(sample_path):
     texts = [m.value for m in at.markdown]
     assert any("指導実績" in t and "必要 2回" in t for t in texts)
     assert any(t.startswith("判定:") for t in texts)
+
+
+def test_hq_previews_then_runs_the_renewal_batch_and_sees_its_audit(sample_path):
+    import datetime as dt
+
+    at = open_page(logged_in("hq"), "renewal_batch")
+    assert not at.exception
+    at.date_input(key="batch_as_of").set_value(dt.date(2026, 12, 1))
+    next(b for b in at.button if b.label == "プレビュー（書き込みません）").click()
+    at.run()
+    assert not at.exception
+    counts = at.dataframe[0].value
+    jptec = counts[counts["制度"] == "JPTEC インストラクター・プロバイダー"].iloc[0]
+    assert jptec["延長"] == 1
+    at.checkbox(key="batch_confirm").check()
+    at.run()
+    next(b for b in at.button if b.label == "更新処理を実行").click()
+    at.run()
+    assert not at.exception
+    assert any("実行番号 1" in s.value for s in at.success)
+    audit_rows = at.dataframe[-1].value
+    assert "valid_until" in list(audit_rows["field"])
+    with db.connect(sample_path) as con:
+        assert con.execute("SELECT actor FROM renewal_runs").fetchall() == [("hq",)]
+
+
+def test_the_batch_page_is_not_offered_to_scoped_staff(sample_path):
+    with pytest.raises(ValueError, match="Known pages"):
+        open_page(logged_in("hq_shizuoka"), "renewal_batch")

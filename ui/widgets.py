@@ -49,6 +49,17 @@ COLUMN_LABELS = {
     "old_value": "変更前",
     "new_value": "変更後",
     "reason": "理由",
+    "decision": "判定",
+    "effective_on": "効力発生日",
+    "new_valid_until": "新しい有効期限",
+    "fee_item": "請求項目",
+    "fee_amount": "請求額",
+    "run_id": "実行番号",
+    "as_of": "基準日",
+    "schemes": "制度",
+    "started_at": "実行日時",
+    "changes": "変更内容",
+    "batch_id": "監査バッチ",
 }
 
 
@@ -77,7 +88,7 @@ def column_config(frame: pl.DataFrame) -> dict[str, object]:
             config[column] = st.column_config.DateColumn(label, format=DATE_FORMAT)
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
             config[column] = st.column_config.DatetimeColumn(label, format="YYYY年M月D日 HH:mm")
-        elif column in ("amount", "handling_fee"):
+        elif column in ("amount", "handling_fee", "fee_amount"):
             config[column] = st.column_config.NumberColumn(label, format="%d 円")
         else:
             config[column] = st.column_config.Column(label)
