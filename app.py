@@ -14,6 +14,7 @@ st.session_state["current_user"] = user
 home = st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)
 lookup = st.Page("pages/member_lookup.py", title="会員検索", icon=":material/person_search:")
 batch = st.Page("pages/renewal_batch.py", title="更新処理", icon=":material/autorenew:")
+what_if = st.Page("pages/whatif.py", title="ルール変更シミュレーション", icon=":material/science:")
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -23,6 +24,8 @@ admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":mater
 sections = {"業務": [home, lookup]}
 if user.role in ("hq_staff", "admin") and user.scope == "*":
     sections["業務"].append(batch)
+if user.role in ("hq_staff", "analyst", "admin"):
+    sections["業務"].append(what_if)
 if user.role == "admin":
     sections["管理"] = [admin_users, admin_config, admin_audit]
 

@@ -3,7 +3,8 @@
 Usage: python bench/bench_renew.py --db bench/out/full.duckdb [--as-of 2026-11-24]
 Times (on a copy of the database, in a separate process for its peak memory) the batch's
 dry run and real run for every scheme, the floor it is compared with — one plain DuckDB
-scan-and-group of the activity table — and `explain` for 30 members.
+scan-and-group of the activity table — the what-if for one changed value (JPTEC's course
+threshold 2 → 3) and `explain` for 30 members.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from common import OUT, PYTHON, record, run_timed
 
-from core import db, renewals
+from core import db, renewals, whatif
 
 
 def main() -> None:
@@ -42,6 +43,9 @@ def main() -> None:
                 " ORDER BY hash(member_no) LIMIT 30"
             ).fetchall()
         ]
+        started = time.perf_counter()
+        compared = whatif.compare(con, args.as_of, {"jptec.instructor.min_courses_taught": 3})
+        what_if = time.perf_counter() - started
         timings = []
         for member_no in members:
             started = time.perf_counter()
@@ -62,6 +66,8 @@ def main() -> None:
             "peak_rss_mib": round(max(dry_peak, real_peak)),
             "floor_scan_group_activities_s": round(floor, 2),
             "ratio_to_floor": round(real / floor, 1),
+            "whatif_one_value_s": round(what_if, 2),
+            "whatif_moved": compared.moved,
             "explain_p50_ms": round(statistics.median(timings), 1),
             "explain_p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
             "output": output.strip().splitlines(),

@@ -68,6 +68,19 @@ class Config:
         labels: dict[str, str] = self.value(f"{scheme}.qualifications")
         return labels.get(qualification, qualification)
 
+    def with_overrides(self, overrides: dict[str, Any]) -> Config:
+        """A copy where each key in `overrides` has that one value on every date (what-if).
+
+        Each value is checked against its declaration; ConfigError names the key.
+        """
+        values = dict(self.values)
+        for key, raw in overrides.items():
+            setting = BY_KEY.get(key)
+            if setting is None:
+                raise ConfigError(f"what-if: {key}: unknown key")
+            values[key] = (Dated(_EPOCH, _check(setting, raw, "what-if")),)
+        return Config(values, self.files)
+
     def snapshot(self, prefix: str, on: dt.date) -> list[dict[str, Any]]:
         """Rows for the admin page: every key of one file with its value on `on`."""
         rows = []

@@ -1,11 +1,12 @@
 """The app with Streamlit's AppTest: log-in, navigation per role, scoping, masking, correction."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import db
+from core import db, whatif
 
 from .conftest import PASSWORD
 
@@ -136,8 +137,6 @@ def test_a_bad_postal_code_is_explained_on_the_form(sample_path):
 
 
 def test_admin_reads_the_configuration_in_force_on_a_date(sample_path):
-    import datetime as dt
-
     at = open_page(logged_in("admin"), "admin_config")
     at.selectbox[0].select("jptec")
     at.date_input[0].set_value(dt.date(2023, 9, 30))
@@ -178,8 +177,6 @@ def test_the_member_page_explains_each_renewal_decision(sample_path):
 
 
 def test_hq_previews_then_runs_the_renewal_batch_and_sees_its_audit(sample_path):
-    import datetime as dt
-
     at = open_page(logged_in("hq"), "renewal_batch")
     assert not at.exception
     at.date_input(key="batch_as_of").set_value(dt.date(2026, 12, 1))
@@ -204,3 +201,23 @@ def test_hq_previews_then_runs_the_renewal_batch_and_sees_its_audit(sample_path)
 def test_the_batch_page_is_not_offered_to_scoped_staff(sample_path):
     with pytest.raises(ValueError, match="Known pages"):
         open_page(logged_in("hq_shizuoka"), "renewal_batch")
+
+
+def test_the_whatif_page_compares_a_changed_threshold(sample_path):
+    at = open_page(logged_in("analyst"), "whatif")
+    assert not at.exception
+    at.date_input(key="whatif_as_of").set_value(dt.date(2026, 12, 1))
+    at.run()
+    row = whatif.tunable_keys().index("jptec.instructor.min_courses_taught")
+    at.session_state["whatif_editor"] = {
+        "edited_rows": {row: {"変更後の値": 3}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    next(b for b in at.button if b.label == "シミュレーション実行").click()
+    at.run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["判定が変わる資格"] == "1 件"
+    moved = at.dataframe[-2].value
+    assert list(moved.iloc[0][["現在", "変更後", "件数"]]) == ["延長", "失効", 1]
