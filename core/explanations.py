@@ -22,7 +22,12 @@ UNITS = {
     "renewal_course": "回",
     "mandatory_training": "回",
     "registration_fee": "件",
+    "points": "ポイント",
+    "application": "件",
+    "renewal_fee": "件",
+    "activity_report": "件",
 }
+DONE_OR_NOT = ("registration_fee", "application", "renewal_fee", "activity_report")
 
 
 def _day(value: str | None) -> str:
@@ -45,8 +50,9 @@ def requirement_sentence(req: dict[str, Any]) -> str:
         period = f"{_day(req['period_to'])}時点の"
     if req["code"] == "fees_paid":
         needed = "（完納が必要）"
-    elif req["code"] == "registration_fee":
-        return f"{period}{req['label']}: {'済' if req['met'] else '未'}"
+    elif req["code"] in DONE_OR_NOT:
+        mark = "○" if req["met"] else "×"
+        return f"{mark} {period}{req['label']}: {'済' if req['met'] else '未'}"
     else:
         needed = f"（必要 {_amount(req['required'])}{unit}）"
     mark = "○" if req["met"] else "×"

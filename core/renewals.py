@@ -24,8 +24,8 @@ import polars as pl
 from core import audit, config, db
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "renewals"
-# Schemes whose rules run here; ITC and SAJ read applications (the approval capability).
-SCHEMES = ("jptec", "jspo", "teacher")
+# Schemes whose rules run here; SAJ's season registration arrives with the approval queues.
+SCHEMES = ("jptec", "itc", "jspo", "teacher")
 OUTCOMES = {
     "extend": "extended",
     "open_fee": "fee_opened",
@@ -45,6 +45,7 @@ NEW_STATUS = {
 FEE_LABELS = {
     "jptec_instructor_renewal": "インストラクター更新会費",
     "jspo_registration": "登録料",
+    "itc_renewal": "ITコーディネータ資格更新料",
 }
 
 
@@ -58,6 +59,34 @@ def _jptec(cfg: config.Config, on: dt.date) -> dict[str, Any]:
         "unpaid_months": v("instructor.unpaid_invalidation_months"),
         "provider_years": v("provider.extension_years"),
         "bonus_under_months": v("provider.remaining_bonus_under_months"),
+    }
+
+
+def _month_day(value: str) -> tuple[int, int]:
+    month, day = value.split("-")
+    return int(month), int(day)
+
+
+def _itc(cfg: config.Config, on: dt.date) -> dict[str, Any]:
+    v = lambda key: cfg.value(f"itc.{key}", on)  # noqa: E731 - a local shorthand
+    opens, closes = _month_day(v("window.opens")), _month_day(v("window.closes"))
+    fiscal, until = _month_day(v("fiscal_year_starts")), _month_day(v("valid_until"))
+    hour, minute = (int(part) for part in v("window.opens_at").split(":"))
+    return {
+        "opens_month": opens[0],
+        "opens_day": opens[1],
+        "opens_hour": hour,
+        "opens_minute": minute,
+        "closes_month": closes[0],
+        "closes_day": closes[1],
+        "fy_month": fiscal[0],
+        "fy_day": fiscal[1],
+        "until_month": until[0],
+        "until_day": until[1],
+        "threshold": v("points.threshold"),
+        "fee": v("fee"),
+        "exempt_previous_year": v("exempt_if_certified_previous_fiscal_year"),
+        "report_required": v("report_required"),
     }
 
 
@@ -89,7 +118,7 @@ def _teacher(cfg: config.Config, on: dt.date) -> dict[str, Any]:
     }
 
 
-PARAMETERS = {"jptec": _jptec, "jspo": _jspo, "teacher": _teacher}
+PARAMETERS = {"jptec": _jptec, "itc": _itc, "jspo": _jspo, "teacher": _teacher}
 
 
 def requirements(

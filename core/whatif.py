@@ -26,6 +26,7 @@ def tunable_keys(schemes: tuple[str, ...] = renewals.SCHEMES) -> list[str]:
     """The numeric settings the implemented rules read (what the page offers to change)."""
     used = {
         "jptec": "jptec.instructor. jptec.provider.",
+        "itc": "itc.points.threshold itc.fee",
         "jspo": "jspo.window.",
         "teacher": "teacher.window. teacher.hours. teacher.attendance. teacher.exam. teacher.new_licence",
     }

@@ -10,6 +10,8 @@ from core import renewals
 
 D = dt.date
 BIRTH = D(1980, 5, 1)
+LONG_AGO = D(2012, 6, 1)
+WINDOW_OPENS = dt.datetime(2017, 4, 3, 13, 0)
 
 
 @pytest.fixture
@@ -19,7 +21,8 @@ def world(con):
         "INSERT INTO organizations (org_code, name, kind, parent_code, root_code, path) VALUES"
         " ('JPTEC', 'JPTEC協議会', 'national', NULL, 'JPTEC', '/JPTEC/'),"
         " ('JSPO', '日本スポーツ協会', 'national', NULL, 'JSPO', '/JSPO/'),"
-        " ('TEACHER', '更新講習センター', 'national', NULL, 'TEACHER', '/TEACHER/')"
+        " ('TEACHER', '更新講習センター', 'national', NULL, 'TEACHER', '/TEACHER/'),"
+        " ('ITC', 'ITコーディネータ協会', 'national', NULL, 'ITC', '/ITC/')"
     )
     return World(con)
 
@@ -38,19 +41,28 @@ class World:
         *,
         status="active",
         birth=BIRTH,
+        acquired=None,
     ):
         self.n += 1
         member_no = f"M{self.n:04d}"
-        org = {"jptec": "JPTEC", "jspo": "JSPO", "teacher": "TEACHER"}[scheme]
+        org = {"jptec": "JPTEC", "jspo": "JSPO", "teacher": "TEACHER", "itc": "ITC"}[scheme]
         self.con.execute(
             "INSERT INTO members (member_no, org_code, family_name, given_name, family_name_kana,"
             " given_name_kana, birth_date) VALUES (?, ?, '試験', '太郎', 'シケン', 'タロウ', ?)",
             [member_no, org, birth],
         )
         self.con.execute(
-            "INSERT INTO qualifications (member_no, scheme, qualification, valid_from, valid_until, status)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [member_no, scheme, qualification, valid_from, valid_until, status],
+            "INSERT INTO qualifications (member_no, scheme, qualification, acquired_on, valid_from,"
+            " valid_until, status) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                member_no,
+                scheme,
+                qualification,
+                acquired or valid_from,
+                valid_from,
+                valid_until,
+                status,
+            ],
         )
         return member_no
 
@@ -69,6 +81,14 @@ class World:
             "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on, status,"
             " qualification_id) VALUES (?, ?, ?, 'test', ?, ?, ?, ?)",
             [member_no, scheme, item, amount, issued_on, status, qid],
+        )
+
+    def apply(self, member_no, scheme, kind, submitted_at, *, season=None, status="pending"):
+        self.n += 1
+        self.con.execute(
+            "INSERT INTO applications (application_ref, member_no, scheme, kind, season, submitted_at, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [f"APP{self.n:05d}", member_no, scheme, kind, season, submitted_at, status],
         )
 
     def decision(self, member_no, as_of):
@@ -257,6 +277,90 @@ def test_jspo_without_the_mandatory_training_cannot_renew_and_lapses(world):
     )  # another licence's
     assert world.decision(m, D(2027, 2, 1))["decision"] == "none"
     assert world.decision(m, D(2027, 4, 1))["decision"] == "lapse"
+
+
+# --- ITC ----------------------------------------------------------------------------------------
+
+
+def itc_member(
+    world,
+    *,
+    points=10.0,
+    acquired=LONG_AGO,
+    report=True,
+    apply_at=WINDOW_OPENS,
+):
+    m = world.holder("itc", "coordinator", D(2016, 6, 1), D(2017, 5, 31), acquired=acquired)
+    if points:
+        world.activity(
+            m, "itc", "points", D(2016, 10, 1), category="certified_training", points=points
+        )
+    if apply_at:
+        world.apply(m, "itc", "season_registration", apply_at, season=2017)
+    if report:
+        world.activity(m, "itc", "report", D(2017, 5, 1))
+    return m
+
+
+def test_itc_application_with_enough_points_opens_the_21600_yen_fee(world):
+    m = itc_member(world)
+    q = world.decision(m, D(2017, 4, 10))
+    assert (q["decision"], q["effective_on"]) == ("open_fee", "2017-04-10")
+    renewals.run(world.con, D(2017, 4, 10))
+    assert world.con.execute("SELECT item, amount, status FROM billing").fetchall() == [
+        ("itc_renewal", 21600, "open")
+    ]
+    world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2017-04-12'")
+    q = world.decision(m, D(2017, 5, 2))
+    assert (q["decision"], q["new_valid_until"]) == ("extend", "2018-05-31")
+
+
+@pytest.mark.parametrize(("points", "met"), [(9.5, False), (10.0, True)])
+def test_itc_points_of_the_previous_fiscal_year_against_the_threshold(world, points, met):
+    m = itc_member(world, points=points)
+    q = world.decision(m, D(2017, 4, 10))
+    assert requirement(q, "points")["met"] is met
+    assert (requirement(q, "points")["period_from"], requirement(q, "points")["period_to"]) == (
+        "2016-04-01",
+        "2017-03-31",
+    )
+    assert q["decision"] == ("open_fee" if met else "none")
+
+
+@pytest.mark.parametrize(
+    ("submitted", "counted"),
+    [
+        (dt.datetime(2017, 4, 3, 12, 59), False),
+        (dt.datetime(2017, 4, 3, 13, 0), True),
+        (dt.datetime(2017, 5, 31, 23, 59), True),
+        (dt.datetime(2017, 6, 1, 0, 0), False),
+    ],
+)
+def test_itc_application_counts_only_inside_the_window(world, submitted, counted):
+    m = itc_member(world, apply_at=submitted)
+    assert requirement(world.decision(m, D(2017, 6, 2)), "application")["met"] is counted
+
+
+def test_itc_without_an_application_by_the_deadline_lapses(world):
+    m = itc_member(world, apply_at=None)
+    assert world.decision(m, D(2017, 5, 31))["decision"] == "none"
+    assert world.decision(m, D(2017, 6, 1))["decision"] == "lapse"
+
+
+@pytest.mark.parametrize(
+    ("acquired", "exempt"), [(D(2016, 4, 1), True), (D(2017, 3, 31), True), (D(2016, 3, 31), False)]
+)
+def test_itc_certified_in_the_previous_fiscal_year_renew_without_a_fee(world, acquired, exempt):
+    m = itc_member(world, acquired=acquired)
+    q = world.decision(m, D(2017, 5, 2))
+    assert q["decision"] == ("extend" if exempt else "open_fee")
+    assert requirement(q, "renewal_fee")["required"] == (0 if exempt else 1)
+
+
+def test_itc_renewal_needs_the_activity_report(world):
+    m = itc_member(world, report=False, acquired=D(2016, 5, 1))
+    assert world.decision(m, D(2017, 5, 2))["decision"] == "none"
+    assert world.decision(m, D(2017, 6, 1))["decision"] == "lapse"
 
 
 # --- teacher licence renewal -------------------------------------------------------------------

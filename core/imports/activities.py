@@ -20,7 +20,7 @@ from core.imports.base import (
 
 ACTIVITY_KINDS = {
     "jptec": ("taught", "renewal_course"),
-    "itc": ("points",),
+    "itc": ("points", "report"),
     "jspo": ("training",),
     "teacher": ("course",),
 }
