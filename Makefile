@@ -31,8 +31,10 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check core ui pages tests bench app.py
 	$(PY) -m mypy core
 
+# The browser tests run on their own after the rest, so a loaded machine does not slow the page.
 test: $(STAMP) browser lint
-	$(PY) -m pytest -n 2 --dist loadgroup -q tests
+	$(PY) -m pytest -n 2 -q tests --ignore=tests/e2e
+	$(PY) -m pytest -q tests/e2e
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py

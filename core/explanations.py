@@ -27,7 +27,14 @@ UNITS = {
     "renewal_fee": "件",
     "activity_report": "件",
 }
-DONE_OR_NOT = ("registration_fee", "application", "renewal_fee", "activity_report")
+DONE_OR_NOT = (
+    "registration_fee",
+    "application",
+    "renewal_fee",
+    "activity_report",
+    "season_registration",
+    "qualification_fee",
+)
 
 
 def _day(value: str | None) -> str:

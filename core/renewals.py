@@ -24,8 +24,8 @@ import polars as pl
 from core import audit, config, db
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "renewals"
-# Schemes whose rules run here; SAJ's season registration arrives with the approval queues.
-SCHEMES = ("jptec", "itc", "jspo", "teacher")
+SCHEMES = ("jptec", "itc", "jspo", "saj", "teacher")
+MEMBERSHIP = "membership"  # SAJ rows about the membership itself (no qualification row)
 OUTCOMES = {
     "extend": "extended",
     "open_fee": "fee_opened",
@@ -118,7 +118,13 @@ def _teacher(cfg: config.Config, on: dt.date) -> dict[str, Any]:
     }
 
 
-PARAMETERS = {"jptec": _jptec, "itc": _itc, "jspo": _jspo, "teacher": _teacher}
+def _saj(cfg: config.Config, on: dt.date) -> dict[str, Any]:
+    start = _month_day(cfg.value("saj.season.starts", on))
+    end = _month_day(cfg.value("saj.season.ends", on))
+    return {"start_month": start[0], "start_day": start[1], "end_month": end[0], "end_day": end[1]}
+
+
+PARAMETERS = {"jptec": _jptec, "itc": _itc, "jspo": _jspo, "saj": _saj, "teacher": _teacher}
 
 
 def requirements(
@@ -158,7 +164,10 @@ def decisions(rows: pl.DataFrame) -> pl.DataFrame:
     ]
     if rows.is_empty():
         return rows
-    return rows.select(columns).unique("qualification_id", keep="first", maintain_order=True)
+    # a member holds each qualification type once; SAJ membership rows have no qualification id
+    return rows.select(columns).unique(
+        ["member_no", "scheme", "qualification"], keep="first", maintain_order=True
+    )
 
 
 @dataclass(frozen=True)
@@ -284,6 +293,10 @@ def _apply(
             pl.col("fee_amount").map_elements(lambda n: f"{n:,}", return_dtype=pl.String),
         ),
     )
+    members = staged.filter(pl.col("qualification") == MEMBERSHIP)
+    staged = staged.filter(pl.col("qualification") != MEMBERSHIP)
+    if members.height:
+        _erase_members(con, members, as_of, actor, batch_id)
     con.register("renewal_changes", staged)
     try:
         for field, new in (
@@ -334,6 +347,50 @@ def _apply(
         con.unregister("renewal_changes")
 
 
+# Erasure keeps the number, the organisation and the dates; the person's data goes.
+ERASED_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "gender",
+    "email",
+    "phone",
+    "postal_code",
+    "address",
+    "name_key",
+    "kana_key",
+    "phone_key",
+)
+
+
+def _erase_members(
+    con: duckdb.DuckDBPyConnection, members: pl.DataFrame, as_of: dt.date, actor: str, batch_id: str
+) -> None:
+    """SAJ members who did not register for the season: status erased, personal data cleared."""
+    con.register("renewal_members", members.select("member_no", "status"))
+    try:
+        con.execute(
+            """
+            INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                                   old_value, new_value, reason, batch_id)
+            SELECT ?, 'erase', 'members', member_no, member_no, 'status', status, 'erased',
+                   'renewal batch ' || CAST(? AS VARCHAR) || ': not registered for the season;'
+                   || ' personal data cleared', ?
+            FROM renewal_members
+            """,
+            [actor, as_of, batch_id],
+        )
+        cleared = ", ".join(f"{field} = NULL" for field in ERASED_FIELDS)
+        con.execute(
+            f"UPDATE members SET status = 'erased', {cleared}, updated_at = current_timestamp"
+            " WHERE member_no IN (SELECT member_no FROM renewal_members)"
+        )
+    finally:
+        con.unregister("renewal_members")
+
+
 def run_history(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pl.DataFrame:
     return db.frame(
         con,
@@ -365,7 +422,21 @@ def explain(
         " FROM qualifications WHERE member_no = ? ORDER BY scheme, qualification",
         [member_no],
     )
-    rows = requirements(con, as_of, member_no=member_no, cfg=settings)
+    # only the schemes the member takes part in: their qualifications and applications
+    involved = {
+        r[0]
+        for r in con.execute(
+            "SELECT scheme FROM qualifications WHERE member_no = ?"
+            " UNION SELECT scheme FROM applications WHERE member_no = ?",
+            [member_no, member_no],
+        ).fetchall()
+    }
+    schemes = tuple(s for s in SCHEMES if s in involved)
+    rows = (
+        requirements(con, as_of, schemes=schemes, member_no=member_no, cfg=settings)
+        if schemes
+        else pl.DataFrame()
+    )
     by_id: dict[int, list[dict[str, Any]]] = {}
     for row in rows.iter_rows(named=True):
         by_id.setdefault(row["qualification_id"], []).append(row)
@@ -397,6 +468,33 @@ def explain(
                     for r in found
                 ],
             }
+        )
+    memberships = rows.filter(pl.col("qualification") == MEMBERSHIP) if rows.height else rows
+    for row in memberships.iter_rows(named=True):
+        qualifications.insert(
+            0,
+            {
+                "scheme": row["scheme"],
+                "qualification": MEMBERSHIP,
+                "label": "会員登録",
+                "status": row["status"],
+                "valid_from": None,
+                "valid_until": _iso(row["valid_until"]),
+                "decision": row["decision"],
+                "effective_on": _iso(row["effective_on"]),
+                "new_valid_until": None,
+                "requirements": [
+                    {
+                        "code": row["code"],
+                        "label": row["label"],
+                        "required": _number(row["required"]),
+                        "actual": _number(row["actual"]),
+                        "met": bool(row["met"]),
+                        "period_from": _iso(row["period_from"]),
+                        "period_to": _iso(row["period_to"]),
+                    }
+                ],
+            },
         )
     return {"member_no": member_no, "as_of": as_of.isoformat(), "qualifications": qualifications}
 

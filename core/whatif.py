@@ -20,6 +20,7 @@ from core.organizations import scope_path
 
 # Numbers a board changes: the implemented schemes' thresholds, periods and fees.
 TUNABLE_TYPES = ("int", "decimal")
+KEY = ("member_no", "scheme", "qualification")
 
 
 def tunable_keys(schemes: tuple[str, ...] = renewals.SCHEMES) -> list[str]:
@@ -30,7 +31,7 @@ def tunable_keys(schemes: tuple[str, ...] = renewals.SCHEMES) -> list[str]:
         "jspo": "jspo.window.",
         "teacher": "teacher.window. teacher.hours. teacher.attendance. teacher.exam. teacher.new_licence",
     }
-    prefixes = tuple(p for s in schemes for p in used[s].split())
+    prefixes = tuple(p for s in schemes for p in used.get(s, "").split())
     return [k for k, s in BY_KEY.items() if k.startswith(prefixes) and s.type in TUNABLE_TYPES]
 
 
@@ -64,8 +65,8 @@ def compare(
     for name, cfg in (("today", current), ("proposed", proposed)):
         rows = renewals.requirements(con, as_of, schemes=schemes, cfg=cfg)
         runs[name] = renewals.decisions(rows).select(
-            "qualification_id",
             "member_no",
+            "qualification",
             "scheme",
             pl.col("decision")
             .replace_strict(renewals.OUTCOMES, default=pl.col("decision"))
@@ -75,8 +76,9 @@ def compare(
     joined = (
         runs["today"]
         .join(
-            runs["proposed"].select("qualification_id", "proposed", "proposed_fee"),
-            on="qualification_id",
+            # one decision per member, scheme and qualification (SAJ memberships have no id)
+            runs["proposed"].select(*KEY, "proposed", "proposed_fee"),
+            on=list(KEY),
             how="full",
             coalesce=True,
         )

@@ -44,8 +44,8 @@ if user.role not in ("hq_staff", "admin") or user.scope != ALL_SCOPE:
     st.stop()
 
 st.caption(
-    "指定した日付時点で各制度の更新ルールを適用します（延長・会費請求・失効・無効化・期限なしへの移行）。"
-    "同じ日付で2回実行しても、2回目は何も変更しません。SAJの年度登録は申請・承認機能とともに追加されます。"
+    "指定した日付時点で各制度の更新ルールを適用します（延長・会費請求・失効・無効化・抹消・期限なしへの移行）。"
+    "同じ日付で2回実行しても、2回目は何も変更しません。SAJで年度登録のない会員は抹消されます（会員番号は再利用しません）。"
 )
 left, right = st.columns([1, 2])
 as_of = left.date_input("基準日", value=dt.date.today(), key=AS_OF, format="YYYY/MM/DD")

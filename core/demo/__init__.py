@@ -36,7 +36,15 @@ from core.demo.store import Ids, insert_frame, write_scheme
 
 __all__ = ["DEMO_TABLES", "build_demo"]
 
-DEMO_TABLES = ("organizations", "members", "qualifications", "activities", "billing", "payments")
+DEMO_TABLES = (
+    "organizations",
+    "members",
+    "qualifications",
+    "activities",
+    "billing",
+    "payments",
+    "applications",
+)
 
 Builder = Callable[[np.random.Generator, Config, Roster, int], SchemeRows]
 _BUILDERS: dict[str, Builder] = {
@@ -60,6 +68,27 @@ def _require_empty(con: duckdb.DuckDBPyConnection) -> None:
             raise ValueError(
                 f"table {table} already has {rows[0][0]} rows; demo data needs it empty"
             )
+
+
+def _season_registrations(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date) -> int:
+    """SAJ's yearly fee line exists because SAJ approved the season's registration (seed 003):
+    one approved season_registration per yearly fee line that was not cancelled, submitted
+    the day the line was issued. The renewal batch reads these to keep or erase members."""
+    month, day = (int(part) for part in str(cfg.value("saj.season.starts", on=on)).split("-"))
+    rows = con.execute(
+        """
+        INSERT INTO applications (application_ref, member_no, scheme, kind, season, submitted_at,
+                                  status, note)
+        SELECT 'DEMO-SAJ-' || lpad(CAST(row_number() OVER (ORDER BY billing_id) AS VARCHAR), 9, '0'),
+               member_no, 'saj', 'season_registration',
+               CASE WHEN (month(issued_on), day(issued_on)) >= (?, ?) THEN year(issued_on)
+                    ELSE year(issued_on) - 1 END,
+               issued_on::TIMESTAMP + INTERVAL 10 HOUR, 'approved', 'demo'
+        FROM billing WHERE scheme = 'saj' AND item = 'saj_annual_fee' AND status <> 'cancelled'
+        """,
+        [month, day],
+    ).fetchall()
+    return int(rows[0][0])
 
 
 def build_demo(
@@ -113,6 +142,7 @@ def build_demo(
             counts["members"] += insert_frame(con, "members", frame)
             del frame
         ids.finish()
+        counts["applications"] = _season_registrations(con, cfg, on)
         batch = f"demo-{uuid.uuid4().hex[:12]}"
         note = f"members={members} seed={seed} today={on.isoformat()}"
         con.executemany(

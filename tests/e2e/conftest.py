@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core import db, users
 from core.demo import build_demo
@@ -110,5 +111,6 @@ def page(browser: object, server: str) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")  # type: ignore[attr-defined]
     page = context.new_page()
     page.set_default_timeout(20_000)
+    expect.set_options(timeout=20_000)  # a loaded 2-core machine renders slowly
     yield page
     context.close()
