@@ -66,6 +66,12 @@ SETTINGS: tuple[Setting, ...] = (
         "か月",
     ),
     S("jptec.special_extension.reasons", "list", "有効期間延長等承認申請の事由"),
+    S(
+        "jptec.special_extension.months",
+        "int",
+        "承認された有効期間延長で、プロバイダー等の期限を延ばす月数",
+        "か月",
+    ),
     # -- ITC (seed 001) ----------------------------------------------------------------
     S("itc.window.opens", "month_day", "更新申請期間の開始日"),
     S("itc.window.opens_at", "time", "更新申請期間の開始時刻"),

@@ -28,6 +28,7 @@ UNITS = {
     "activity_report": "件",
 }
 DONE_OR_NOT = (
+    "special_extension",
     "registration_fee",
     "application",
     "renewal_fee",

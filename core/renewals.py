@@ -59,6 +59,7 @@ def _jptec(cfg: config.Config, on: dt.date) -> dict[str, Any]:
         "unpaid_months": v("instructor.unpaid_invalidation_months"),
         "provider_years": v("provider.extension_years"),
         "bonus_under_months": v("provider.remaining_bonus_under_months"),
+        "special_months": v("special_extension.months"),
     }
 
 

@@ -255,6 +255,45 @@ def test_provider_without_a_renewal_course_lapses_after_the_end(world):
     assert world.decision(m, D(2027, 5, 10))["decision"] == "lapse"
 
 
+# --- JPTEC special extension (有効期間延長等承認申請) ---------------------------------------------
+
+
+def special_extension(world, m, qualification, submitted, status="approved"):
+    world.n += 1
+    world.con.execute(
+        "INSERT INTO applications (application_ref, member_no, scheme, kind, qualification, reason,"
+        " submitted_at, status) VALUES (?, ?, 'jptec', 'extension', ?, 'childcare', ?, ?)",
+        [f"EXT{world.n:05d}", m, qualification, submitted, status],
+    )
+
+
+@pytest.mark.parametrize(("status", "decision"), [("approved", "extend"), ("pending", "lapse")])
+def test_an_approved_special_extension_credits_an_instructors_teaching_record(
+    world, status, decision
+):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    world.activity(m, "jptec", "taught", D(2025, 9, 1))
+    special_extension(world, m, "instructor", dt.datetime(2025, 12, 1, 10), status)
+    q = world.decision(m, D(2026, 4, 1))
+    assert q["decision"] == decision
+    assert requirement(q, "courses_taught")["met"] is (status == "approved")
+
+
+def test_an_approved_special_extension_gives_a_provider_more_months_once(world):
+    m = world.holder("jptec", "provider", D(2024, 5, 10), D(2027, 5, 9))
+    special_extension(world, m, "provider", dt.datetime(2027, 1, 15, 10))
+    assert world.decision(m, D(2027, 5, 9))["decision"] == "none"
+    q = world.decision(m, D(2027, 5, 10))
+    assert (q["decision"], q["effective_on"], q["new_valid_until"]) == (
+        "extend",
+        "2027-05-10",
+        "2028-05-09",
+    )
+    renewals.run(world.con, D(2027, 5, 10))
+    assert world.stored(m) == ("renewed", D(2027, 5, 10), D(2028, 5, 9))
+    assert world.decision(m, D(2028, 5, 10))["decision"] == "lapse"  # the application was used
+
+
 # --- JSPO ----------------------------------------------------------------------------------
 
 
