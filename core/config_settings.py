@@ -184,6 +184,17 @@ SETTINGS: tuple[Setting, ...] = (
     S("teacher.exempt_categories", "labels", "更新講習の免除対象者"),
     S("teacher.postponement_categories", "labels", "修了確認期限の延期事由"),
     S("teacher.postponement.min_illness_days", "int", "延期の対象となる病気休職の日数", "日"),
+    S("teacher.postponement.months", "int", "承認された延期で修了確認期限を延ばす月数", "か月"),
+    S(
+        "teacher.first_deadline",
+        "date",
+        "制度で最初の修了確認期限（これより前の年齢の期限は対象外）",
+    ),
+    S(
+        "teacher.old_licence_before",
+        "date",
+        "この日より前に授与された免許状は旧免許状（期限は生年月日から）",
+    ),
     S("teacher.refund_reasons", "labels", "返金できる事由"),
     # -- shared by every scheme (common.toml) ----------------------------------------------
     S("common.name", "str", "共通設定の名称"),

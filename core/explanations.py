@@ -50,6 +50,8 @@ def _amount(value: float | int | None) -> str:
 
 def requirement_sentence(req: dict[str, Any]) -> str:
     """「2024年4月1日〜2026年3月31日の指導実績 1回（必要 2回）」"""
+    if req["code"] == "deadline":
+        return f"{req['label']}: {_day(req['period_to'])}"
     unit = UNITS.get(req["code"], "時間")
     period = ""
     if req["period_from"] and req["period_to"]:

@@ -116,6 +116,14 @@ def _teacher(cfg: config.Config, on: dt.date) -> dict[str, Any]:
         "max_late": v("attendance.max_minutes_late"),
         "pass_score": v("exam.pass_score"),
         "validity_years": v("new_licence_validity_years"),
+        "postponement_months": v("postponement.months"),
+        "first_deadline": v("first_deadline"),
+        "old_licence_before": v("old_licence_before"),
+        "ages": [int(age) for age in v("deadline_ages")],
+        "sy_month": _month_day(v("school_year_starts"))[0],
+        "sy_day": _month_day(v("school_year_starts"))[1],
+        "exempt_categories": list(v("exempt_categories")),
+        "postponement_categories": list(v("postponement_categories")),
     }
 
 

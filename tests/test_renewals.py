@@ -627,3 +627,64 @@ def test_explain_and_the_batch_agree_for_every_member_and_a_second_run_changes_n
         assert changed == sum(1 for d in expected.values() if d != "none")
         second = renewals.run(con, as_of)
         assert [c for c in second.counts if c["outcome"] != "unchanged" and c["n"]] == []
+
+
+# --- teacher deadlines from the birth or grant date, exemption and postponement -----------------
+
+
+@pytest.mark.parametrize(
+    ("birth", "deadline"),
+    [
+        (D(1962, 4, 1), "2017-03-31"),  # April 1 belongs to the school year before
+        (D(1962, 4, 2), "2018-03-31"),  # 昭和37年4月2日〜昭和38年4月1日 → 平成30年3月31日
+        (D(1963, 4, 1), "2018-03-31"),
+        (D(1963, 4, 2), "2019-03-31"),
+        (D(1972, 4, 2), "2018-03-31"),  # the age-45 cohort of the same year
+        (D(1982, 4, 2), "2018-03-31"),  # and the age-35 one
+    ],
+)
+def test_old_licence_deadline_comes_from_the_school_year_of_birth(world, birth, deadline):
+    m = world.holder("teacher", "regular", D(2013, 4, 1), None, birth=birth, acquired=D(1990, 4, 1))
+    q = world.decision(m, D(2016, 1, 1))
+    assert requirement(q, "deadline")["period_to"] == deadline
+
+
+@pytest.mark.parametrize(
+    ("granted", "deadline"),
+    [(D(2007, 4, 1), "2018-03-31"), (D(2008, 3, 31), "2018-03-31"), (D(2008, 4, 1), "2019-03-31")],
+)
+def test_nutrition_licence_deadline_comes_from_the_grant_date(world, granted, deadline):
+    m = world.holder("teacher", "nutrition", granted, None, acquired=granted)
+    assert requirement(world.decision(m, D(2016, 1, 1)), "deadline")["period_to"] == deadline
+
+
+def relief(world, m, kind, reason, submitted):
+    world.n += 1
+    world.con.execute(
+        "INSERT INTO applications (application_ref, member_no, scheme, kind, reason, submitted_at, status)"
+        " VALUES (?, ?, 'teacher', ?, ?, ?, 'approved')",
+        [f"REL{world.n:05d}", m, kind, reason, submitted],
+    )
+
+
+def test_an_exempt_teacher_renews_without_courses(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    relief(world, m, "exemption", "principal", dt.datetime(2017, 10, 1, 9))
+    q = world.decision(m, D(2018, 4, 1))
+    assert (q["decision"], q["new_valid_until"]) == ("extend", "2028-03-31")
+    assert "免除" in requirement(q, "deadline")["label"]
+
+
+def test_an_exemption_for_a_category_that_is_not_exempt_does_not_count(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    relief(world, m, "exemption", "other", dt.datetime(2017, 10, 1, 9))
+    assert world.decision(m, D(2018, 4, 1))["decision"] == "lapse"
+
+
+def test_a_postponed_deadline_moves_instead_of_lapsing(world):
+    m = world.holder("teacher", "regular", D(2008, 4, 1), D(2018, 3, 31))
+    relief(world, m, "postponement", "childcare", dt.datetime(2017, 6, 1, 9))
+    q = world.decision(m, D(2018, 4, 1))
+    assert (q["decision"], q["new_valid_until"]) == ("extend", "2019-03-31")
+    renewals.run(world.con, D(2018, 4, 1))
+    assert world.decision(m, D(2019, 4, 1))["decision"] == "lapse"  # used once
