@@ -48,6 +48,22 @@ PERSONAL_COLUMNS = (
     "kana",
 )
 MASK = "＊＊＊"
+# What erasure clears (SAJ, seed 003): the person; the number, club and dates stay.
+ERASED_FIELDS = (
+    "family_name",
+    "given_name",
+    "family_name_kana",
+    "given_name_kana",
+    "birth_date",
+    "gender",
+    "email",
+    "phone",
+    "postal_code",
+    "address",
+    "name_key",
+    "kana_key",
+    "phone_key",
+)
 SEARCH_FIELDS = {
     "auto": "自動判定",
     "member_no": "会員番号",

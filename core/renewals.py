@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from core import audit, config, db
+from core.members import ERASED_FIELDS
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "renewals"
 SCHEMES = ("jptec", "itc", "jspo", "saj", "teacher")
@@ -356,24 +357,6 @@ def _apply(
         con.unregister("renewal_changes")
 
 
-# Erasure keeps the number, the organisation and the dates; the person's data goes.
-ERASED_FIELDS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "gender",
-    "email",
-    "phone",
-    "postal_code",
-    "address",
-    "name_key",
-    "kana_key",
-    "phone_key",
-)
-
-
 def _erase_members(
     con: duckdb.DuckDBPyConnection, members: pl.DataFrame, as_of: dt.date, actor: str, batch_id: str
 ) -> None:
@@ -391,7 +374,7 @@ def _erase_members(
             """,
             [actor, as_of, batch_id],
         )
-        cleared = ", ".join(f"{field} = NULL" for field in ERASED_FIELDS)
+        cleared = ", ".join(f"{field} = NULL" for field in ERASED_FIELDS)  # names from code
         con.execute(
             f"UPDATE members SET status = 'erased', {cleared}, updated_at = current_timestamp"
             " WHERE member_no IN (SELECT member_no FROM renewal_members)"
@@ -464,18 +447,7 @@ def explain(
                 "decision": first.get("decision", "none"),
                 "effective_on": _iso(first.get("effective_on")),
                 "new_valid_until": _iso(first.get("new_valid_until")),
-                "requirements": [
-                    {
-                        "code": r["code"],
-                        "label": r["label"],
-                        "required": _number(r["required"]),
-                        "actual": _number(r["actual"]),
-                        "met": bool(r["met"]),
-                        "period_from": _iso(r["period_from"]),
-                        "period_to": _iso(r["period_to"]),
-                    }
-                    for r in found
-                ],
+                "requirements": [_requirement(r) for r in found],
             }
         )
     memberships = rows.filter(pl.col("qualification") == MEMBERSHIP) if rows.height else rows
@@ -492,20 +464,23 @@ def explain(
                 "decision": row["decision"],
                 "effective_on": _iso(row["effective_on"]),
                 "new_valid_until": None,
-                "requirements": [
-                    {
-                        "code": row["code"],
-                        "label": row["label"],
-                        "required": _number(row["required"]),
-                        "actual": _number(row["actual"]),
-                        "met": bool(row["met"]),
-                        "period_from": _iso(row["period_from"]),
-                        "period_to": _iso(row["period_to"]),
-                    }
-                ],
+                "requirements": [_requirement(row)],
             },
         )
     return {"member_no": member_no, "as_of": as_of.isoformat(), "qualifications": qualifications}
+
+
+def _requirement(row: dict[str, Any]) -> dict[str, Any]:
+    """One requirement row in FORMATS.md's JSON shape."""
+    return {
+        "code": row["code"],
+        "label": row["label"],
+        "required": _number(row["required"]),
+        "actual": _number(row["actual"]),
+        "met": bool(row["met"]),
+        "period_from": _iso(row["period_from"]),
+        "period_to": _iso(row["period_to"]),
+    }
 
 
 def _iso(day: dt.date | None) -> str | None:
