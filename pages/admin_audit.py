@@ -5,7 +5,7 @@ import streamlit as st
 from core import audit
 from ui.auth import current_user
 from ui.data import connection
-from ui.widgets import downloads, table
+from ui.widgets import audit_words, downloads, table
 
 TABLES = {
     "": "すべて",
@@ -28,5 +28,5 @@ limit = right.number_input("表示件数", min_value=50, max_value=5000, value=5
 with connection() as con:
     rows = audit.recent(con, chosen or None, limit=int(limit))
 st.write(f"新しい順に {rows.height:,} 件")
-table(rows)
+table(audit_words(rows))
 downloads(rows, "audit_log", key="audit")

@@ -8,7 +8,7 @@ from core import audit, organizations, users
 from core.errors import ValidationError
 from ui.auth import current_user
 from ui.data import connection
-from ui.widgets import flash, show_flash, table
+from ui.widgets import audit_words, flash, show_flash, table
 
 NEW_FORM = "user_new_form"
 EDIT_USER = "user_edit_target"
@@ -154,4 +154,4 @@ with right:
 
 st.subheader("ユーザーに関する変更履歴")
 with connection() as con:
-    table(audit.recent(con, "users", limit=100))
+    table(audit_words(audit.recent(con, "users", limit=100)))

@@ -11,7 +11,7 @@ from core.errors import ConflictError, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
-from ui.widgets import flash, show_flash, table
+from ui.widgets import audit_words, flash, show_flash, table
 
 KEYWORD = "lookup_keyword"
 FIELD = "lookup_field"
@@ -307,4 +307,4 @@ with tabs[4]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:
-        table(members.mask_history(history) if user.masked else history)
+        table(audit_words(members.mask_history(history) if user.masked else history))

@@ -10,7 +10,7 @@ from core import audit, renewals
 from core.organizations import ALL_SCOPE
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import downloads, flash, show_flash, table
+from ui.widgets import audit_words, downloads, flash, show_flash, table
 
 AS_OF = "batch_as_of"
 SCHEMES = "batch_schemes"
@@ -131,5 +131,5 @@ batch_id = shown.filter(pl.col("run_id") == run_id)["batch_id"][0]
 with connection() as con:
     rows = audit.batch(con, batch_id)
 st.write(f"実行番号 {run_id} の監査ログ（{rows.height:,}件まで表示）")
-table(rows)
+table(audit_words(rows))
 downloads(rows, f"renewal_run_{run_id}_audit", key="batch_audit")

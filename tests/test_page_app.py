@@ -193,7 +193,7 @@ def test_hq_previews_then_runs_the_renewal_batch_and_sees_its_audit(sample_path)
     assert not at.exception
     assert any("実行番号 1" in s.value for s in at.success)
     audit_rows = at.dataframe[-1].value
-    assert "valid_until" in list(audit_rows["field"])
+    assert "有効期限" in list(audit_rows["field"])
     with db.connect(sample_path) as con:
         assert con.execute("SELECT actor FROM renewal_runs").fetchall() == [("hq",)]
 

@@ -79,6 +79,54 @@ def show_flash() -> None:
         st.success(message)
 
 
+AUDIT_WORDS = {
+    "action": {
+        "update": "変更",
+        "insert": "追加",
+        "import": "取込",
+        "renew": "更新処理",
+        "erase": "抹消",
+        "reset_password": "パスワード再設定",
+        "demo": "デモデータ作成",
+    },
+    "table_name": {
+        "members": "会員",
+        "qualifications": "資格",
+        "billing": "請求",
+        "users": "ユーザー",
+        "organizations": "組織",
+        "activities": "実績",
+        "applications": "申請",
+        "payments": "入金",
+    },
+    "field": {
+        "postal_code": "郵便番号",
+        "prefecture": "都道府県",
+        "address": "住所",
+        "phone": "電話番号",
+        "email": "メールアドレス",
+        "status": "状態",
+        "valid_from": "有効開始日",
+        "valid_until": "有効期限",
+        "role": "役割",
+        "org_code": "担当組織",
+        "disabled": "無効化",
+        "display_name": "氏名",
+        "password_hash": "パスワード",
+        "item": "請求項目",
+    },
+}
+
+
+def audit_words(frame: pl.DataFrame) -> pl.DataFrame:
+    """Audit rows with actions, tables and fields in the words staff use."""
+    return frame.with_columns(
+        pl.col(column).replace_strict(words, default=pl.col(column))
+        for column, words in AUDIT_WORDS.items()
+        if column in frame.columns
+    )
+
+
 def column_config(frame: pl.DataFrame) -> dict[str, object]:
     """Japanese headers, and dates shown as 2026年11月24日."""
     config: dict[str, object] = {}

@@ -90,6 +90,7 @@ def test_staff_find_a_member_by_kana_correct_the_address_and_see_the_audit(page:
     history = page.get_by_test_id("stDataFrame").last
     expect(history).to_contain_text("千代田区千代田1-1")
     expect(history).to_contain_text("本人から転居の届出（電話）")
+    history.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "member_audit.png"))
     with db.connect(path) as con:
         rows = con.execute(
