@@ -15,6 +15,9 @@ home = st.Page("pages/home.py", title="ホーム", icon=":material/home:", defau
 lookup = st.Page("pages/member_lookup.py", title="会員検索", icon=":material/person_search:")
 batch = st.Page("pages/renewal_batch.py", title="更新処理", icon=":material/autorenew:")
 what_if = st.Page("pages/whatif.py", title="ルール変更シミュレーション", icon=":material/science:")
+fee_dashboard = st.Page(
+    "pages/fee_dashboard.py", title="会費ダッシュボード", icon=":material/payments:"
+)
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -25,7 +28,7 @@ sections = {"業務": [home, lookup]}
 if user.role in ("hq_staff", "admin") and user.scope == "*":
     sections["業務"].append(batch)
 if user.role in ("hq_staff", "analyst", "admin"):
-    sections["業務"].append(what_if)
+    sections["業務"] += [fee_dashboard, what_if]
 if user.role == "admin":
     sections["管理"] = [admin_users, admin_config, admin_audit]
 

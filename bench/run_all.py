@@ -2,7 +2,7 @@
 
 1. `python -m core demo --members 1000000` into bench/out/full.duckdb (time, peak memory);
 2. bench_import.py: a 1M-row CP932 members.csv; 3. bench_search.py; 4. bench_renew.py;
-5. bench_startup.py.
+5. bench_fees.py; 6. bench_startup.py.
 Numbers land in bench/out/results.json; copy them into bench/README.md with the machine.
 """
 
@@ -34,7 +34,14 @@ def main() -> None:
                 "output": output.strip().splitlines(),
             },
         )
-    for script in ("bench_import.py", "bench_search.py", "bench_renew.py", "bench_startup.py"):
+    scripts = (
+        "bench_import.py",
+        "bench_search.py",
+        "bench_renew.py",
+        "bench_fees.py",
+        "bench_startup.py",
+    )
+    for script in scripts:
         run_timed([PYTHON, f"bench/{script}", "--db", str(path)])
     print((OUT / "results.json").read_text())
 

@@ -221,3 +221,12 @@ def test_the_whatif_page_compares_a_changed_threshold(sample_path):
     assert {m.label: m.value for m in at.metric}["判定が変わる資格"] == "1 件"
     moved = at.dataframe[-2].value
     assert list(moved.iloc[0][["現在", "変更後", "件数"]]) == ["延長", "失効", 1]
+
+
+def test_the_fee_dashboard_shows_income_arrears_and_rates(sample_path):
+    at = open_page(logged_in("analyst"), "fee_dashboard")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["入金額（期間）"] == "0 円"  # the sample has no payments
+    assert "回収率（期間内の請求）" in metrics
+    assert [r.label for r in at.radio] == ["集計の軸"]
