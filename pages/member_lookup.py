@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from core import audit, explanations, members, organizations, renewals, text
+from core import audit, documents, explanations, members, organizations, renewals, text
 from core.config_settings import SCHEME_CODES
 from core.errors import ConflictError, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
@@ -302,6 +302,25 @@ with tabs[3]:
         st.info("請求はありません。")
     else:
         table(bills)
+        if not user.masked:
+            addressee = st.text_input("宛名（空欄なら会員の氏名）", key="document_addressee")
+            columns = st.columns(2)
+            for column, kind in zip(columns, ("invoice", "receipt"), strict=True):
+                try:
+                    with connection() as con:
+                        document = documents.issue(
+                            con, member_no, kind, addressee=addressee.strip() or None
+                        )
+                except documents.NothingToIssue as exc:
+                    column.caption(str(exc))
+                else:
+                    column.download_button(
+                        f"{document.title}PDF（{document.lines}件・{document.total:,}円）",
+                        document.pdf,
+                        file_name=f"{document.number}.pdf",
+                        mime="application/pdf",
+                        key=f"document_{kind}",
+                    )
 
 with tabs[4]:
     if history.is_empty():
