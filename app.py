@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.auth import current_user, logout_button, require_login
+from ui.auth import logout_button, require_login
 from ui.data import prepare_database
 
 st.set_page_config(page_title="資格・会員更新管理", page_icon=":material/badge:", layout="wide")
@@ -34,6 +34,6 @@ if user.role == "admin":
 
 navigation = st.navigation(sections)
 with st.sidebar:
-    st.markdown(f"**{current_user().display_name}**  \n{user.role_label}・{user.scope_name}")
+    st.markdown(f"**{user.display_name}**  \n{user.role_label}・{user.scope_name}")
     logout_button()
 navigation.run()
