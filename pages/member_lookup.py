@@ -1,16 +1,17 @@
 """会員検索: find members in the user's scope, open one, correct contact data."""
 
 import datetime as dt
+import functools
 
 import polars as pl
 import streamlit as st
 
-from core import audit, documents, explanations, members, organizations, renewals, text
+from core import audit, db, documents, explanations, members, organizations, renewals, text
 from core.config_settings import SCHEME_CODES
 from core.errors import ConflictError, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
 from ui.auth import CurrentUser, current_user
-from ui.data import connection, settings
+from ui.data import connection, lease, settings
 from ui.widgets import audit_words, flash, show_flash, table
 
 KEYWORD = "lookup_keyword"
@@ -82,6 +83,12 @@ with st.form("lookup_form"):
         "会員の状態", [ANY, *STATUSES], format_func=lambda s: STATUSES.get(s, s), key=STATUS
     )
     submitted = st.form_submit_button("検索", type="primary", icon=":material/search:")
+
+
+def document_pdf(member_no: str, kind: str, addressee: str | None) -> bytes:
+    """The invoice or receipt, built when the download button is clicked."""
+    with lease(str(db.db_path())).connection() as con:
+        return documents.issue(con, member_no, kind, addressee=addressee).pdf
 
 
 def _chosen(key: str) -> str | None:
@@ -305,22 +312,26 @@ with tabs[3]:
         if not user.masked:
             addressee = st.text_input("宛名（空欄なら会員の氏名）", key="document_addressee")
             columns = st.columns(2)
-            for column, kind in zip(columns, ("invoice", "receipt"), strict=True):
-                try:
-                    with connection() as con:
-                        document = documents.issue(
-                            con, member_no, kind, addressee=addressee.strip() or None
-                        )
-                except documents.NothingToIssue as exc:
-                    column.caption(str(exc))
-                else:
-                    column.download_button(
-                        f"{document.title}PDF（{document.lines}件・{document.total:,}円）",
-                        document.pdf,
-                        file_name=f"{document.number}.pdf",
-                        mime="application/pdf",
-                        key=f"document_{kind}",
-                    )
+            for column, kind, status in zip(
+                columns, ("invoice", "receipt"), ("open", "paid"), strict=True
+            ):
+                title = documents.KINDS[kind][0]
+                chosen = bills.filter(pl.col("status") == status)
+                if chosen.is_empty():
+                    column.caption(f"{title}に載せる明細はありません。")
+                    continue
+                total = int((chosen["amount"] + chosen["handling_fee"]).sum())
+                column.download_button(
+                    f"{title}PDF（{chosen.height}件・{total:,}円）",
+                    # made only when clicked, not on every run of the page
+                    data=functools.partial(
+                        document_pdf, member_no, kind, addressee.strip() or None
+                    ),
+                    file_name=f"{title}_{member_no}_{dt.date.today():%Y%m%d}.pdf",
+                    mime="application/pdf",
+                    on_click="ignore",
+                    key=f"document_{kind}",
+                )
 
 with tabs[4]:
     if history.is_empty():

@@ -230,3 +230,17 @@ def test_the_fee_dashboard_shows_income_arrears_and_rates(sample_path):
     assert metrics["入金額（期間）"] == "0 円"  # the sample has no payments
     assert "回収率（期間内の請求）" in metrics
     assert [r.label for r in at.radio] == ["集計の軸"]
+
+
+def test_the_member_page_offers_invoice_and_receipt_pdfs(sample_path):
+    with db.connect(sample_path) as con:
+        con.execute(
+            "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on, due_on, status)"
+            " VALUES ('A0000001', 'saj', 'saj_annual_fee', '2026年度 一般会員会費 3,500円', 3500,"
+            " DATE '2026-11-01', DATE '2026-12-01', 'open')"
+        )
+    at = open_page(logged_in("hq"), "member_lookup", member="A0000001")
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "請求書PDF（1件・3,500円）" in labels
+    assert any("領収書に載せる明細はありません" in c.value for c in at.caption)
