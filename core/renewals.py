@@ -12,6 +12,7 @@ configuration in force on the date.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -137,6 +138,12 @@ def _saj(cfg: config.Config, on: dt.date) -> dict[str, Any]:
 PARAMETERS = {"jptec": _jptec, "itc": _itc, "jspo": _jspo, "saj": _saj, "teacher": _teacher}
 
 
+@functools.cache
+def _query(scheme: str) -> str:
+    """A scheme's requirements query, read from core/sql/renewals once per process."""
+    return (SQL_DIR / f"{scheme}.sql").read_text(encoding="utf-8")
+
+
 def requirements(
     con: duckdb.DuckDBPyConnection,
     as_of: dt.date,
@@ -150,7 +157,7 @@ def requirements(
     frames = []
     for scheme in schemes:
         params = {"as_of": as_of, "member_no": member_no, **PARAMETERS[scheme](settings, as_of)}
-        sql = (SQL_DIR / f"{scheme}.sql").read_text(encoding="utf-8")
+        sql = _query(scheme)
         frames.append(db.frame(con, sql, params))  # type: ignore[arg-type]
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     return frame.sort("member_no", "scheme", "qualification", "ordinal") if frame.height else frame

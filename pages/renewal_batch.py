@@ -10,22 +10,13 @@ from core import audit, renewals
 from core.organizations import ALL_SCOPE
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import audit_words, downloads, flash, show_flash, table
+from ui.widgets import OUTCOME_LABELS, audit_words, downloads, flash, show_flash, table
 
 AS_OF = "batch_as_of"
 SCHEMES = "batch_schemes"
 CONFIRM = "batch_confirm"
 PREVIEW = "batch_preview"
 RUN_PICK = "batch_run_pick"
-OUTCOME_LABELS = {
-    "extended": "延長",
-    "fee_opened": "会費請求",
-    "lapsed": "失効",
-    "invalidated": "無効化",
-    "erased": "抹消",
-    "converted": "期限なしへ移行",
-    "unchanged": "変更なし",
-}
 DECISION_LABELS = {
     "extend": "延長",
     "open_fee": "会費請求",

@@ -11,20 +11,11 @@ from core.config import ConfigError
 from core.config_settings import BY_KEY
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import downloads, table
+from ui.widgets import OUTCOME_LABELS, downloads, table
 
 AS_OF = "whatif_as_of"
 EDITOR = "whatif_editor"
 RESULT = "whatif_result"
-OUTCOMES = {
-    "extended": "延長",
-    "fee_opened": "会費請求",
-    "lapsed": "失効",
-    "invalidated": "無効化",
-    "erased": "抹消",
-    "converted": "期限なしへ移行",
-    "unchanged": "変更なし",
-}
 
 user = current_user()
 cfg = settings()
@@ -91,8 +82,8 @@ cols[1].metric("会費収入の差（請求額）", f"{int(income['difference'].
 
 labelled = result.transitions.with_columns(
     pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),
-    pl.col("today").replace_strict(OUTCOMES, default=pl.col("today")),
-    pl.col("proposed").replace_strict(OUTCOMES, default=pl.col("proposed")),
+    pl.col("today").replace_strict(OUTCOME_LABELS, default=pl.col("today")),
+    pl.col("proposed").replace_strict(OUTCOME_LABELS, default=pl.col("proposed")),
 )
 moved = labelled.filter(pl.col("today") != pl.col("proposed"))
 st.markdown("**制度ごとの移動（現在 → 変更後）**")

@@ -79,6 +79,18 @@ def show_flash() -> None:
         st.success(message)
 
 
+# The renewal batch's outcomes (core.renewals.OUTCOMES) as staff say them.
+OUTCOME_LABELS = {
+    "extended": "延長",
+    "fee_opened": "会費請求",
+    "lapsed": "失効",
+    "invalidated": "無効化",
+    "erased": "抹消",
+    "converted": "期限なしへ移行",
+    "unchanged": "変更なし",
+}
+
+
 AUDIT_WORDS = {
     "action": {
         "update": "変更",
