@@ -38,6 +38,29 @@ SETTINGS: tuple[Setting, ...] = (
             S(f"{code}.root_org_code", "str", "組織ツリーの最上位（本部）の組織コード"),
             S(f"{code}.member_no_prefix", "str", "会員番号の接頭辞（番号は再利用しない）"),
             S(f"{code}.qualifications", "labels", "資格種別コードと名称"),
+            S(
+                f"{code}.approval.chain",
+                "list",
+                "申請の承認段階（下から順に club, region, prefecture, national。該当組織のない段階は飛ばす）",
+            ),
+            S(
+                f"{code}.approval.transfer_chain",
+                "list",
+                "移籍申請の承認段階（移籍先の組織で承認。最後の段階の承認で所属が移る）",
+            ),
+            S(
+                f"{code}.approval.national_business_days",
+                "int",
+                "本部承認の目安（本部の段階に届いた日の何営業日後までに承認するか）",
+                "営業日",
+            ),
+            S(
+                f"{code}.year_end_closure.starts",
+                "month_day",
+                "年末年始休業の開始日（営業日に含めない）",
+            ),
+            S(f"{code}.year_end_closure.ends", "month_day", "年末年始休業の終了日"),
+            S(f"{code}.send_back_reasons", "labels", "差戻理由（コードと表示名）"),
         )
     ),
     # -- JPTEC (seed 000) --------------------------------------------------------------
@@ -130,10 +153,6 @@ SETTINGS: tuple[Setting, ...] = (
         fields={"label": "str", "fee": "int"},
     ),
     S("saj.approval.prefecture_sla_hours", "int", "県連承認の目安時間（不備のないもの）", "時間"),
-    S("saj.approval.national_business_days", "int", "SAJ承認の目安（営業日）", "営業日"),
-    S("saj.year_end_closure.starts", "month_day", "年末年始休業の開始日（営業日に含めない）"),
-    S("saj.year_end_closure.ends", "month_day", "年末年始休業の終了日"),
-    S("saj.send_back_reasons", "labels", "差戻理由"),
     S("saj.categories", "labels", "会員区分"),
     # -- teacher licence renewal (seed 004) ----------------------------------------------
     S(

@@ -254,7 +254,7 @@ def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def frame(
-    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
 ) -> pl.DataFrame:
     """A query's result as a Polars frame."""
     con.complete()  # a result left half-read by fetchone() would block the next query

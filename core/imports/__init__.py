@@ -14,17 +14,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from core import config
 from core.errors import InputFileError
-from core.imports import activities, members, organizations, qualifications
-from core.imports.base import ImportResult, TableSpec, ensure_columns, problems, read_csv, write
+from core.imports import activities, applications, members, organizations, qualifications
+from core.imports.base import (
+    SKIP,
+    ImportResult,
+    TableSpec,
+    ensure_columns,
+    problems,
+    read_csv,
+    write,
+)
 
 SPECS: dict[str, TableSpec] = {
     "organizations": organizations.SPEC,
     "members": members.SPEC,
     "qualifications": qualifications.SPEC,
     "activities": activities.SPEC,
+    "applications": applications.SPEC,
 }
 
 
@@ -40,6 +50,10 @@ def import_file(
     frame = spec.clean(frame)
     cfg = config.current()
     frame, checks = spec.checks(con, frame, cfg)
+    duplicates: tuple[str, ...] = ()
+    if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
+        duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
+        frame = frame.filter(~pl.col(SKIP))
     found, total = problems(frame, checks, str(path))
     if found:
         raise InputFileError(found, total)
@@ -54,7 +68,7 @@ def import_file(
         file=str(path),
         after=(lambda c: after(c, frame, str(path))) if (after := spec.after) else None,
     )
-    return ImportResult(table, str(path), frame.height, encoding, batch_id)
+    return ImportResult(table, str(path), frame.height, encoding, batch_id, duplicates)
 
 
 __all__ = ["SPECS", "ImportResult", "import_file"]

@@ -25,6 +25,9 @@ from core.errors import FileProblem, InputFileError
 
 MAX_PROBLEMS = 20
 LINE = "__line"
+# A boolean column a table's checks may add: rows already known (a reference seen before),
+# reported in ImportResult.duplicates and not written again.
+SKIP = "__skip"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class ImportResult:
     rows: int
     encoding: str
     batch_id: str
+    duplicates: tuple[str, ...] = ()  # keys seen before: reported, not written
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ bounds AS (
 registration AS (
     SELECT p.member_no,
            max(p.season) FILTER (WHERE p.status = 'approved') AS last_season,
-           bool_or(p.season = b.current AND p.status IN ('pending', 'approved')) AS registered
+           bool_or(p.season = b.current AND p.status IN ('pending', 'sent_back', 'approved'))
+               AS registered
     FROM applications p, bounds b
-    WHERE p.scheme = 'saj' AND p.kind = 'season_registration'
+    WHERE p.scheme = 'saj' AND p.kind IN ('season_registration', 'new_registration')
       AND p.submitted_at < $as_of::DATE + INTERVAL 1 DAY
       AND ($member_no IS NULL OR p.member_no = $member_no)
     GROUP BY p.member_no

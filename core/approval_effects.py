@@ -1,0 +1,407 @@
+"""What an approval changes, applied set-based in the approver's transaction.
+
+At intake (`at_intake`, over temp table approval_ids):
+- an information change of contact data needs no approval: applied and approved at once;
+- a JPTEC non-card payment request is refused (silently: no mail is sent) unless an instructor
+  fee is open and the request carries the exact validity end date.
+
+At each approval (`at_level`, over temp table approval_moves: acted_level, next_level):
+- SAJ prefecture approval of a season registration bills the qualified members' prefecture
+  difference (県連会費有資格者差額);
+- the final approval: a new registration becomes a member with a new number; SAJ season
+  registrations bill the yearly fee, one qualification fee per category held, insurance and
+  competitor registration; a transfer moves the member (and with it the qualifications); a
+  returned qualification is erased (SAJ) or returned, irreversibly; a suspension suspends;
+  an accepted non-card request puts the handling fee on the open instructor fee.
+
+Amounts come from the configuration in force on the approval day; every change writes audit
+rows with the approver as actor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import polars as pl
+
+from core.config import Config
+
+# SAJ qualification → fee category of 資格登録料 (seed 003); certified instructors pay their own fee
+FEE_CATEGORY = {
+    "instructor": "education_instructor",
+    "examiner": "education_examiner",
+    "setter": "competition_setter",
+}
+COMPETITOR_LABELS = {
+    "saj_alpine": "SAJ競技者登録料 アルペン",
+    "fis_alpine": "FIS競技者登録料 アルペン",
+}
+CONTACT = ("email", "phone", "postal_code", "prefecture", "address")
+HELD = "('active', 'renewed', 'renewal_open')"
+RETURNABLE = "('active', 'renewed', 'renewal_open', 'suspended')"
+
+
+def at_intake(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime) -> None:
+    """Decide at once what needs no approver (see the module docstring)."""
+    _information_changes(con, actor=actor, now=now)
+    _non_card_requests(con, actor=actor, now=now)
+
+
+def _close(con: duckdb.DuckDBPyConnection, where: str, status: str, note: str,
+           actor: str, now: dt.datetime, reject_reason: str | None = None) -> None:  # fmt: skip
+    """Finish the applications of approval_ids matching `where` without an approver."""
+    con.execute(
+        f"""
+        INSERT INTO application_steps (application_id, action, level, org_code, note, actor, acted_at)
+        SELECT application_id, $action, NULL, NULL, $note, $actor, $now::TIMESTAMP
+        FROM applications a
+        WHERE a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+        """,
+        {"action": "approved" if status == "approved" else "rejected", "note": note,
+         "actor": actor, "now": now},
+    )  # fmt: skip
+    con.execute(
+        f"""
+        UPDATE applications AS a SET status = $status, level = NULL, level_org_code = NULL,
+               decided_at = $now::TIMESTAMP, reject_reason = $reject_reason,
+               version = a.version + 1
+        WHERE a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+        """,
+        {"status": status, "now": now, "reject_reason": reject_reason},
+    )
+
+
+def _information_changes(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.datetime) -> None:
+    where = "a.kind = 'information_change' AND a.status = 'pending'"
+    for field in CONTACT:
+        con.execute(
+            f"""
+            INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                                   old_value, new_value, reason)
+            SELECT $actor, 'update', 'members', m.member_no, m.member_no, '{field}',
+                   m."{field}", a."{field}", '登録情報変更 ' || a.application_ref
+            FROM applications a JOIN members m ON m.member_no = a.member_no
+            WHERE a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+              AND a."{field}" IS NOT NULL AND a."{field}" IS DISTINCT FROM m."{field}"
+            """,
+            {"actor": actor},
+        )
+    assignments = ", ".join(f'"{f}" = coalesce(a."{f}", m."{f}")' for f in CONTACT)
+    con.execute(
+        f"""
+        UPDATE members AS m SET {assignments},
+               phone_key = regexp_replace(coalesce(a.phone, m.phone, ''), '\\D', '', 'g'),
+               updated_at = current_timestamp
+        FROM applications a
+        WHERE a.member_no = m.member_no
+          AND a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+        """
+    )
+    _close(con, where, "approved", "連絡先の変更は承認不要のため即時反映", actor, now)
+
+
+def _non_card_requests(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.datetime) -> None:
+    # valid only while an instructor fee is open and with the exact validity end date
+    valid = """
+        EXISTS (SELECT 1 FROM billing b
+                WHERE b.member_no = a.member_no AND b.scheme = 'jptec' AND b.status = 'open'
+                  AND b.item LIKE 'jptec_instructor%')
+        AND EXISTS (SELECT 1 FROM qualifications q
+                    WHERE q.member_no = a.member_no AND q.scheme = 'jptec'
+                      AND q.qualification = 'instructor'
+                      AND q.valid_until = a.valid_until_claimed)
+    """
+    where = f"a.kind = 'non_card_payment' AND a.status = 'pending' AND NOT ({valid})"
+    _close(
+        con,
+        where,
+        "rejected",
+        "受付不可（会費が未納でないか、有効期限の日付が一致しません）。メールは送りません。",
+        actor,
+        now,
+        reject_reason="会費が未納でないか、有効期限の日付が一致しません",
+    )
+
+
+def at_level(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime) -> None:
+    """The effects of the approvals in approval_moves (see the module docstring)."""
+    day = now.date()
+    _saj_prefecture_difference(con, cfg, day)
+    _new_members(con, cfg, actor, day)
+    _saj_season_lines(con, cfg, day)
+    _transfers(con, actor)
+    _qualification_changes(con, actor)
+    _non_card_fees(con, cfg, actor, day)
+
+
+def _fee_bands(cfg: Config, day: dt.date) -> pl.DataFrame:
+    labels = cfg.value("saj.categories", on=day)
+    return pl.DataFrame(
+        [
+            (code, int(cfg.value(f"saj.fee.{code}.saj", on=day)),
+             int(cfg.value(f"saj.fee.{code}.prefecture", on=day)), f"{label}会員会費")
+            for code, label in labels.items()
+        ],
+        schema={"category": pl.String, "saj_fee": pl.Int32, "prefecture_fee": pl.Int32,
+                "label": pl.String},
+        orient="row",
+    )  # fmt: skip
+
+
+def _insert_lines(con: duckdb.DuckDBPyConnection, select: str, day: dt.date,
+                  params: dict[str, object] | None = None) -> None:  # fmt: skip
+    """Billing lines from `select` (member_no, item, label, amount, qualification_id, season)."""
+    con.execute(
+        f"""
+        INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
+                             tax_class, issued_on, due_on, status, qualification_id)
+        SELECT member_no, 'saj', item,
+               season || '年度 ' || label || ' ' || format('{{:,}}', amount) || '円',
+               amount, 0, 'out_of_scope', $day::DATE, ($day::DATE + INTERVAL 1 MONTH)::DATE,
+               'open', qualification_id
+        FROM ({select}) WHERE amount > 0
+        """,
+        {"day": day, **(params or {})},
+    )
+
+
+_REGISTRATIONS = """
+    SELECT a.application_id, a.member_no, a.season, a.insurance_plan, a.competitor,
+           coalesce(m.category, 'general') AS category
+    FROM approval_moves v
+    JOIN applications a USING (application_id)
+    JOIN members m ON m.member_no = a.member_no
+    WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')
+      AND {level}
+"""
+# Qualifications the member keeps this season: held, and no return applied for.
+_KEPT = f"""
+    SELECT q.qualification_id, q.member_no, q.qualification FROM qualifications q
+    WHERE q.scheme = 'saj' AND q.status IN {HELD}
+      AND NOT EXISTS (
+          SELECT 1 FROM applications r
+          WHERE r.member_no = q.member_no AND r.scheme = 'saj'
+            AND r.kind = 'qualification_return' AND r.qualification = q.qualification
+            AND r.status IN ('pending', 'sent_back', 'approved'))
+"""
+
+
+def _saj_prefecture_difference(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date) -> None:
+    con.register("fee_bands", _fee_bands(cfg, day))
+    try:
+        _insert_lines(
+            con,
+            f"""
+            SELECT r.member_no, 'saj_prefecture_qualified' AS item,
+                   '県連会費有資格者差額' AS label,
+                   greatest($total - f.prefecture_fee, 0) AS amount,
+                   NULL::BIGINT AS qualification_id, r.season
+            FROM ({_REGISTRATIONS.format(level="v.acted_level = 'prefecture'")}) r
+            JOIN fee_bands f USING (category)
+            WHERE r.member_no IN (SELECT member_no FROM ({_KEPT}))
+            """,
+            day,
+            {"total": int(cfg.value("saj.fee.qualified_prefecture_total", on=day))},
+        )
+    finally:
+        con.unregister("fee_bands")
+
+
+def _new_members(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: dt.date) -> None:
+    """New registrations approved at the last level become members with fresh numbers."""
+    for scheme in ("jptec", "itc", "jspo", "saj", "teacher"):
+        prefix = str(cfg.value(f"{scheme}.member_no_prefix", on=day))
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE new_numbers AS
+            WITH last AS (
+                SELECT coalesce(max(TRY_CAST(substr(member_no, length($prefix) + 1) AS BIGINT)), 0)
+                           AS n,
+                       coalesce(max(length(member_no)) - length($prefix), 7) AS width
+                FROM members WHERE starts_with(member_no, $prefix)
+            )
+            SELECT a.application_id,
+                   $prefix || lpad((last.n + row_number() OVER (ORDER BY a.submitted_at,
+                                    a.application_id))::VARCHAR, last.width::INTEGER, '0')
+                       AS member_no
+            FROM approval_moves v JOIN applications a USING (application_id), last
+            WHERE v.next_level IS NULL AND a.kind = 'new_registration' AND a.scheme = $scheme
+            """,
+            {"prefix": prefix, "scheme": scheme},
+        )
+        con.execute(
+            """
+            INSERT INTO members (member_no, org_code, family_name, given_name, family_name_kana,
+                                 given_name_kana, birth_date, email, phone, postal_code,
+                                 prefecture, address, category, status, joined_on, name_key,
+                                 kana_key, phone_key)
+            SELECT n.member_no, a.org_code, a.family_name, a.given_name, a.family_name_kana,
+                   a.given_name_kana, a.birth_date, a.email, a.phone, a.postal_code,
+                   a.prefecture, a.address, a.category, 'active', $day::DATE,
+                   a.family_name || a.given_name, a.family_name_kana || a.given_name_kana,
+                   regexp_replace(coalesce(a.phone, ''), '\\D', '', 'g')
+            FROM new_numbers n JOIN applications a USING (application_id)
+            """,
+            {"day": day},
+        )
+        con.execute(
+            """
+            INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                                   new_value, reason)
+            SELECT $actor, 'insert', 'members', n.member_no, n.member_no, 'member_no',
+                   n.member_no, '新規入会 ' || a.application_ref
+            FROM new_numbers n JOIN applications a USING (application_id)
+            """,
+            {"actor": actor},
+        )
+        con.execute(
+            "UPDATE applications AS a SET member_no = n.member_no FROM new_numbers n"
+            " WHERE a.application_id = n.application_id"
+        )
+
+
+def _saj_season_lines(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date) -> None:
+    """Yearly fee, qualification fees, insurance and competitor lines at SAJ's approval."""
+    final = _REGISTRATIONS.format(level="v.next_level IS NULL")
+    fee_labels = cfg.value("saj.fee.qualification_categories", on=day)
+    categories = pl.DataFrame(
+        [(q, f"資格登録料（{fee_labels[c]}）") for q, c in FEE_CATEGORY.items()],
+        schema={"qualification": pl.String, "label": pl.String},
+        orient="row",
+    )
+    plans = cfg.value("saj.insurance.plans", on=day)
+    extras = pl.DataFrame(
+        [(f"insurance:{code}", "saj_insurance", str(p["label"]), int(p["fee"]))
+         for code, p in plans.items()]
+        + [(f"competitor:{code}", "saj_competitor", label,
+            int(cfg.value(f"saj.fee.competitor.{code}", on=day)))
+           for code, label in COMPETITOR_LABELS.items()],
+        schema={"code": pl.String, "item": pl.String, "label": pl.String, "amount": pl.Int32},
+        orient="row",
+    )  # fmt: skip
+    con.register("fee_bands", _fee_bands(cfg, day))
+    con.register("qualification_labels", categories)
+    con.register("extra_items", extras)
+    try:
+        _insert_lines(
+            con,
+            f"""
+            SELECT r.member_no, 'saj_annual_fee' AS item, f.label,
+                   f.saj_fee + f.prefecture_fee AS amount, NULL::BIGINT AS qualification_id,
+                   r.season
+            FROM ({final}) r JOIN fee_bands f USING (category)
+            UNION ALL
+            SELECT r.member_no, 'saj_qualification_registration', l.label, $per_category,
+                   k.qualification_id, r.season
+            FROM ({final}) r JOIN ({_KEPT}) k USING (member_no)
+            JOIN qualification_labels l USING (qualification)
+            UNION ALL
+            SELECT r.member_no, 'saj_certified_instructor', '認定指導員登録料', $certified,
+                   k.qualification_id, r.season
+            FROM ({final}) r JOIN ({_KEPT}) k USING (member_no)
+            WHERE k.qualification = 'certified_instructor'
+            UNION ALL
+            SELECT r.member_no, e.item, e.label, e.amount, NULL, r.season
+            FROM ({final}) r
+            JOIN extra_items e
+              ON e.code = 'insurance:' || r.insurance_plan OR e.code = 'competitor:' || r.competitor
+            """,
+            day,
+            {
+                "per_category": int(cfg.value("saj.fee.qualification_registration", on=day)),
+                "certified": int(cfg.value("saj.fee.certified_instructor", on=day)),
+            },
+        )
+    finally:
+        for name in ("fee_bands", "qualification_labels", "extra_items"):
+            con.unregister(name)
+
+
+def _transfers(con: duckdb.DuckDBPyConnection, actor: str) -> None:
+    """A transfer approved by the destination moves the member; qualifications follow."""
+    moved = """
+        FROM approval_moves v JOIN applications a USING (application_id)
+        JOIN members m ON m.member_no = a.member_no
+        WHERE v.next_level IS NULL AND a.kind = 'transfer'
+    """
+    con.execute(
+        f"""
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                               old_value, new_value, reason)
+        SELECT $actor, 'update', 'members', m.member_no, m.member_no, 'org_code',
+               m.org_code, a.target_org_code, '移籍 ' || a.application_ref
+        {moved}
+        """,
+        {"actor": actor},
+    )
+    con.execute(
+        f"""
+        UPDATE members AS t SET org_code = s.target_org_code, updated_at = current_timestamp
+        FROM (SELECT a.member_no, a.target_org_code {moved}) AS s
+        WHERE t.member_no = s.member_no
+        """
+    )
+
+
+def _qualification_changes(con: duckdb.DuckDBPyConnection, actor: str) -> None:
+    """Returns (erased for SAJ, irreversible) and suspensions at the final approval."""
+    change = f"""
+        SELECT q.qualification_id, q.member_no, q.status AS old_status, a.application_ref,
+               CASE WHEN a.kind = 'suspension' THEN 'suspended'
+                    WHEN a.scheme = 'saj' THEN 'erased' ELSE 'returned' END AS new_status,
+               CASE WHEN a.kind = 'suspension' THEN '休止 ' ELSE '資格返上 ' END
+                   || a.application_ref AS why
+        FROM approval_moves v JOIN applications a USING (application_id)
+        JOIN qualifications q
+          ON q.member_no = a.member_no AND q.scheme = a.scheme
+         AND q.qualification = a.qualification
+        WHERE v.next_level IS NULL AND a.kind IN ('qualification_return', 'suspension')
+          AND q.status IN {RETURNABLE}
+    """
+    con.execute(f"CREATE OR REPLACE TEMP TABLE qualification_changes AS {change}")
+    con.execute(
+        """
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                               old_value, new_value, reason)
+        SELECT $actor, 'update', 'qualifications', qualification_id::VARCHAR, member_no,
+               'status', old_status, new_status, why
+        FROM qualification_changes
+        """,
+        {"actor": actor},
+    )
+    con.execute(
+        """
+        UPDATE qualifications AS q SET status = c.new_status, updated_at = current_timestamp
+        FROM qualification_changes c WHERE q.qualification_id = c.qualification_id
+        """
+    )
+
+
+def _non_card_fees(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: dt.date) -> None:
+    """An accepted non-card request: the handling fee in force that day on the open fee."""
+    fee = int(cfg.value("jptec.non_card_handling_fee", on=day))
+    target = """
+        FROM approval_moves v JOIN applications a USING (application_id)
+        JOIN billing b ON b.member_no = a.member_no AND b.scheme = 'jptec'
+         AND b.status = 'open' AND b.item LIKE 'jptec_instructor%'
+        WHERE v.next_level IS NULL AND a.kind = 'non_card_payment'
+    """
+    con.execute(
+        f"""
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                               old_value, new_value, reason)
+        SELECT DISTINCT $actor, 'update', 'billing', b.billing_id::VARCHAR, b.member_no,
+               'handling_fee', b.handling_fee::VARCHAR, $fee::VARCHAR,
+               'カード以外の納入 ' || a.application_ref
+        {target} AND b.handling_fee IS DISTINCT FROM $fee
+        """,
+        {"actor": actor, "fee": fee},
+    )
+    con.execute(
+        f"""
+        UPDATE billing AS t SET handling_fee = $fee, updated_at = current_timestamp
+        WHERE t.billing_id IN (SELECT b.billing_id {target})
+        """,
+        {"fee": fee},
+    )

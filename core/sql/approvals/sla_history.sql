@@ -1,0 +1,54 @@
+-- One row per day of [$from, $to], level and approving organisation: the applications waiting
+-- there at the end of the day (or now, for today), their median and 95th-percentile waiting
+-- time in hours and how many were past their SLA deadline. Rebuilt from application_steps:
+-- each step that leaves an application at a level opens an interval that the next step closes.
+WITH steps AS (
+    SELECT s.application_id, a.scheme, s.next_level AS level, s.next_org_code AS org_code,
+           s.acted_at AS since,
+           lead(s.acted_at) OVER (PARTITION BY s.application_id ORDER BY s.acted_at, s.step_id) AS until
+    FROM application_steps s
+    JOIN applications a USING (application_id)
+),
+
+intervals AS (
+    SELECT st.*,
+           CASE WHEN r.hours IS NOT NULL THEN st.since + to_hours(r.hours)
+                WHEN r.business_days IS NOT NULL THEN c1.day::TIMESTAMP + INTERVAL 1 DAY
+           END AS due_at
+    FROM steps st
+    LEFT JOIN sla_rules r ON r.scheme = st.scheme AND r.level = st.level
+    LEFT JOIN business_calendar c0 ON c0.scheme = st.scheme AND c0.day = st.since::DATE
+    LEFT JOIN business_calendar c1
+      ON c1.scheme = st.scheme AND c1.business AND c1.ordinal = c0.ordinal + r.business_days
+    WHERE st.level IS NOT NULL
+      AND st.org_code IN (SELECT org_code FROM organizations WHERE starts_with(path, $prefix))
+      AND ($scheme IS NULL OR st.scheme = $scheme)
+      AND st.since < $to::DATE + INTERVAL 1 DAY
+      AND (st.until IS NULL OR st.until >= $from::DATE)
+),
+
+days AS (
+    SELECT d::DATE AS day, least(d + INTERVAL 1 DAY, $now::TIMESTAMP) AS day_end
+    FROM range($from::DATE, $to::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d)
+    WHERE d <= $now::TIMESTAMP
+),
+
+waiting AS (
+    SELECT d.day, i.level, i.org_code,
+           date_diff('minute', i.since, d.day_end) / 60.0 AS hours,
+           coalesce(i.due_at < d.day_end, false) AS overdue
+    FROM days d
+    JOIN intervals i ON i.since < d.day_end AND (i.until IS NULL OR i.until > d.day_end)
+),
+
+final AS (
+    SELECT w.day, w.level, w.org_code, o.name AS org_name, count(*) AS pending,
+           round(median(w.hours), 1) AS median_hours,
+           round(quantile_cont(w.hours, 0.95), 1) AS p95_hours,
+           count(*) FILTER (WHERE w.overdue) AS overdue
+    FROM waiting w
+    LEFT JOIN organizations o ON o.org_code = w.org_code
+    GROUP BY ALL
+)
+
+SELECT * FROM final ORDER BY day, level, org_code
