@@ -25,6 +25,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
+from core import db
 from core.config import Config
 
 # SAJ qualification → fee category of 資格登録料 (seed 003); certified instructors pay their own fee
@@ -188,8 +189,7 @@ _KEPT = f"""
 
 
 def _saj_prefecture_difference(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date) -> None:
-    con.register("fee_bands", _fee_bands(cfg, day))
-    try:
+    with db.registered(con, fee_bands=_fee_bands(cfg, day)):
         _insert_lines(
             con,
             f"""
@@ -204,8 +204,6 @@ def _saj_prefecture_difference(con: duckdb.DuckDBPyConnection, cfg: Config, day:
             day,
             {"total": int(cfg.value("saj.fee.qualified_prefecture_total", on=day))},
         )
-    finally:
-        con.unregister("fee_bands")
 
 
 def _new_members(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: dt.date) -> None:
@@ -280,10 +278,9 @@ def _saj_season_lines(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date)
         schema={"code": pl.String, "item": pl.String, "label": pl.String, "amount": pl.Int32},
         orient="row",
     )  # fmt: skip
-    con.register("fee_bands", _fee_bands(cfg, day))
-    con.register("qualification_labels", categories)
-    con.register("extra_items", extras)
-    try:
+    with db.registered(
+        con, fee_bands=_fee_bands(cfg, day), qualification_labels=categories, extra_items=extras
+    ):
         _insert_lines(
             con,
             f"""
@@ -313,9 +310,6 @@ def _saj_season_lines(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date)
                 "certified": int(cfg.value("saj.fee.certified_instructor", on=day)),
             },
         )
-    finally:
-        for name in ("fee_bands", "qualification_labels", "extra_items"):
-            con.unregister(name)
 
 
 def _transfers(con: duckdb.DuckDBPyConnection, actor: str) -> None:

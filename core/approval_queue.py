@@ -62,13 +62,9 @@ def sla_rules(cfg: Config, on: dt.date) -> pl.DataFrame:
 @contextmanager
 def _sla_relations(con: duckdb.DuckDBPyConnection, on: dt.date) -> Iterator[None]:
     cfg = config.current()
-    con.register("sla_rules", sla_rules(cfg, on))
-    con.register("business_calendar", business_days.calendar_frame(cfg, SCHEME_CODES, on))
-    try:
+    calendar = business_days.calendar_frame(cfg, SCHEME_CODES, on)
+    with db.registered(con, sla_rules=sla_rules(cfg, on), business_calendar=calendar):
         yield
-    finally:
-        con.unregister("sla_rules")
-        con.unregister("business_calendar")
 
 
 @dataclass(frozen=True)
@@ -106,15 +102,16 @@ def queue(
             "min_hours": filters.min_hours,
             "now": now,
         })  # fmt: skip
-    row = con.execute(
+    row = db.one(
+        con,
         """
         SELECT count(*), count(*) FILTER (WHERE sla = 'overdue'),
                count(*) FILTER (WHERE sla = 'due'),
                count(*) FILTER (WHERE duplicate_of IS NOT NULL OR same_person_as IS NOT NULL
                                 OR address_problem IS NOT NULL OR returns_qualification)
         FROM queue_rows
-        """
-    ).fetchone()
+        """,
+    )
     assert row is not None
     counts = {"total": row[0], "overdue": row[1], "due": row[2], "flagged": row[3]}
     rows = db.frame(

@@ -109,23 +109,17 @@ def chain_frame(cfg: Config, on: dt.date) -> pl.DataFrame:
 
 def _stage_ids(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame) -> None:
     """The applications a set-based step works on, as temp table approval_ids."""
-    con.register("approval_ids_frame", ids.select(pl.col("application_id").cast(pl.Int64)))
-    try:
+    with db.registered(con, approval_ids_frame=ids.select(pl.col("application_id").cast(pl.Int64))):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE approval_ids AS"
             " SELECT DISTINCT application_id FROM approval_ids_frame"
         )
-    finally:
-        con.unregister("approval_ids_frame")
 
 
 def _stage_steps(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date) -> None:
     """Temp table app_steps: the chain of every application in approval_ids."""
-    con.register("chain_steps", chain_frame(cfg, on))
-    try:
+    with db.registered(con, chain_steps=chain_frame(cfg, on)):
         con.execute("CREATE OR REPLACE TEMP TABLE app_steps AS " + _sql("steps"))
-    finally:
-        con.unregister("chain_steps")
 
 
 def start(
@@ -201,7 +195,7 @@ def _scope_filter(
     prefix = organizations.scope_path(con, scope)
     level = None
     if role == "approver" and scope != organizations.ALL_SCOPE:
-        row = con.execute("SELECT kind FROM organizations WHERE org_code = ?", [scope]).fetchone()
+        row = db.one(con, "SELECT kind FROM organizations WHERE org_code = ?", [scope])
         level = row[0] if row else None
     return (
         "a.level_org_code IN (SELECT org_code FROM organizations"
@@ -238,8 +232,7 @@ def approve(
     where, params = _scope_filter(con, role, scope)
     try:
         with db.transaction(con):
-            con.register("approval_selection", chosen)
-            try:
+            with db.registered(con, approval_selection=chosen):
                 stale = con.execute(
                     f"""
                     SELECT coalesce(a.application_ref, s.application_id::VARCHAR)
@@ -258,9 +251,7 @@ def approve(
                         f"（{', '.join(str(r[0]) for r in stale)}）。"
                         "一覧を読み込み直してください。何も承認していません。"
                     )
-                _stage_ids(con, chosen)
-            finally:
-                con.unregister("approval_selection")
+            _stage_ids(con, chosen)
             counts = _advance(con, cfg, actor=actor, now=now, note=note)
     except duckdb.TransactionException as exc:
         raise ConflictError(
@@ -320,10 +311,11 @@ def _advance(
         """,
         {"now": now},
     )
-    row = con.execute(
+    row = db.one(
+        con,
         "SELECT count(*) FILTER (WHERE next_level IS NOT NULL),"
-        " count(*) FILTER (WHERE next_level IS NULL) FROM approval_moves"
-    ).fetchone()
+        " count(*) FILTER (WHERE next_level IS NULL) FROM approval_moves",
+    )
     assert row is not None
     return {"advanced": int(row[0]), "approved": int(row[1])}
 
@@ -367,11 +359,12 @@ def send_back(
             reasons = cfg.value(f"{record['scheme']}.send_back_reasons", on=now.date())
             if reason not in reasons:
                 raise ValidationError({"reason": "差戻理由を一覧から選んでください。"})
-            allowed = con.execute(
+            allowed = db.one(
+                con,
                 f"SELECT count(*) FROM applications a WHERE a.application_id = $id"
                 f" AND a.status = 'pending' AND {where}",
                 {**params, "id": application_id},
-            ).fetchone()
+            )
             if not allowed or not allowed[0]:
                 raise ConflictError(
                     f"申請 {record['application_ref']} はこの担当範囲で承認待ちではありません。"

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from core import backup as backups
-from core import config, db, explanations, exports, imports, renewals, users
+from core import config, db, explanations, exports, imports, intake_checks, renewals, users
 from core.errors import InputFileError, ValidationError
 
 DB_OPTION = click.option(
@@ -129,6 +129,39 @@ def import_(db_file: Path | None, table: str, file: Path) -> None:
         result = imports.import_file(con, table, file)
     click.echo(
         f"imported {result.rows:,} {table} rows from {file} ({result.encoding}); batch {result.batch_id}"
+    )
+    if result.duplicates:
+        shown = ", ".join(result.duplicates[:20])
+        more = f" and {len(result.duplicates) - 20:,} more" if len(result.duplicates) > 20 else ""
+        click.echo(
+            f"skipped {len(result.duplicates):,} rows whose reference was seen before"
+            f" (duplicates, not entered again): {shown}{more}"
+        )
+
+
+@cli.command("check-intake")
+@DB_OPTION
+@handled
+def check_intake(db_file: Path | None) -> None:
+    """Recompute the intake checks (duplicates, same person, address) of every open application.
+
+    Example: python -m core check-intake
+    """
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        with db.transaction(con):
+            n = intake_checks.refresh(con, everything=True)
+        row = db.one(
+            con,
+            "SELECT count(*) FILTER (WHERE duplicate_of IS NOT NULL),"
+            " count(*) FILTER (WHERE same_person_as IS NOT NULL),"
+            " count(*) FILTER (WHERE address_problem IS NOT NULL)"
+            " FROM applications WHERE status IN ('pending', 'sent_back')",
+        )
+    assert row is not None
+    click.echo(
+        f"checked {n:,} open applications: {row[0]:,} duplicate, {row[1]:,} same person"
+        f" under another number, {row[2]:,} address problems"
     )
 
 

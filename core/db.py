@@ -259,3 +259,27 @@ def frame(
     """A query's result as a Polars frame."""
     con.complete()  # a result left half-read by fetchone() would block the next query
     return con.sql(sql, params=params or None).pl()
+
+
+def one(
+    con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The first row of a query, read to the end (fetchone() would leave the result open and
+    block the next register() on this connection)."""
+    rows = (
+        con.execute(sql, params).fetchall() if params is not None else con.execute(sql).fetchall()
+    )
+    return rows[0] if rows else None
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterator[None]:
+    """Frames visible to SQL under the given names for the block, then gone."""
+    con.complete()  # register() refuses to run while a fetchone() result is still open
+    for name, data in frames.items():
+        con.register(name, data)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)

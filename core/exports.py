@@ -27,7 +27,9 @@ QUERIES = {
     "payments": "SELECT member_no, scheme, item, amount, method, paid_on, reference, handling_fee"
     " FROM payments ORDER BY paid_on, reference",
     "applications": "SELECT application_ref, member_no, scheme, kind, season, submitted_at,"
-    " proxy_org_code, qualification, target_org_code, reason, valid_until_claimed, note, status"
+    " proxy_org_code, qualification, target_org_code, reason, valid_until_claimed, note, status,"
+    " entered_by, level, level_org_code, level_since, decided_at, insurance_plan, competitor,"
+    " duplicate_of, same_person_as, address_problem, reject_reason"
     " FROM applications ORDER BY submitted_at, application_ref",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import duckdb
 
+from core import db
+
 # Applications of these statuses count as "applied"; a withdrawn or refused one does not.
 LIVE = ("pending", "sent_back", "approved")
 
@@ -41,7 +43,8 @@ _PEOPLE = """
                 ELSE m.prefecture END AS prefecture,
            CASE WHEN a.postal_code IS NOT NULL OR a.address IS NOT NULL THEN a.address
                 ELSE m.address END AS address,
-           o.root_code
+           o.root_code,
+           a.application_id IN (SELECT application_id FROM check_targets) AS target
     FROM applications a
     LEFT JOIN members m ON m.member_no = a.member_no
     LEFT JOIN organizations o ON o.org_code = coalesce(a.org_code, m.org_code)
@@ -54,18 +57,20 @@ _PEOPLE = """
 _DUPLICATES = """
     UPDATE applications AS a SET duplicate_of = d.other
     FROM (
+        -- the targets, and the open applications they duplicate (the first one learns of
+        -- the second when the second arrives)
         SELECT p.application_id,
                list_filter(refs, lambda r: r <> p.application_ref)[1] AS other
         FROM (
-            SELECT application_id, application_ref,
-                   list(application_ref ORDER BY submitted_at, application_ref) OVER (
-                       PARTITION BY scheme, kind, season, qualification,
-                                    coalesce(member_no,
-                                             'new:' || name_key || '/' || kana_key || '/' || birth_date)
-                   ) AS refs
+            SELECT application_id, application_ref, status,
+                   list(application_ref ORDER BY submitted_at, application_ref) OVER w AS refs,
+                   bool_or(target) OVER w AS touched
             FROM check_people
+            WINDOW w AS (PARTITION BY scheme, kind, season, qualification,
+                         coalesce(member_no,
+                                  'new:' || name_key || '/' || kana_key || '/' || birth_date))
         ) p
-        WHERE p.application_id IN (SELECT application_id FROM check_targets)
+        WHERE p.touched AND p.status IN ('pending', 'sent_back')
     ) AS d
     WHERE a.application_id = d.application_id
 """
@@ -126,17 +131,18 @@ def refresh(con: duckdb.DuckDBPyConnection, *, everything: bool = False) -> int:
     con.execute(_PEOPLE, params)
     for statement in (_DUPLICATES, _SAME_PERSON, _ADDRESS):
         con.execute(statement)
-    row = con.execute("SELECT count(*) FROM check_targets").fetchone()
+    row = db.one(con, "SELECT count(*) FROM check_targets")
     return int(row[0]) if row else 0
 
 
 def flagged(con: duckdb.DuckDBPyConnection, application_id: int) -> dict[str, str | None]:
     """The flags of one application with the other record they point at, for the approver."""
-    row = con.execute(
+    row = db.one(
+        con,
         "SELECT duplicate_of, same_person_as, address_problem FROM applications"
         " WHERE application_id = ?",
         [application_id],
-    ).fetchone()
+    )
     if row is None:
         return {}
     return {"duplicate_of": row[0], "same_person_as": row[1], "address_problem": row[2]}

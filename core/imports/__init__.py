@@ -42,11 +42,24 @@ def import_file(
     con: duckdb.DuckDBPyConnection, table: str, path: Path, *, actor: str = "cli:import"
 ) -> ImportResult:
     """Import one CSV into `table`: all rows, or none with InputFileError."""
-    spec = SPECS.get(table)
-    if spec is None:
-        raise ValueError(f"cannot import {table}; choose one of {', '.join(SPECS)}")
+    spec = _spec(table)
     frame, encoding = read_csv(path, spec.required)
-    frame = ensure_columns(frame, spec.optional)
+    return import_frame(con, table, frame, file=str(path), encoding=encoding, actor=actor)
+
+
+def import_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    file: str,
+    actor: str,
+    encoding: str = "",
+) -> ImportResult:
+    """Check and write rows given as text columns (plus LINE), as an import of `file` does;
+    forms use it with one row so the app accepts exactly what a file would."""
+    spec = _spec(table)
+    frame = ensure_columns(frame, spec.required + spec.optional)
     frame = spec.clean(frame)
     cfg = config.current()
     frame, checks = spec.checks(con, frame, cfg)
@@ -54,7 +67,7 @@ def import_file(
     if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
         duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
         frame = frame.filter(~pl.col(SKIP))
-    found, total = problems(frame, checks, str(path))
+    found, total = problems(frame, checks, file)
     if found:
         raise InputFileError(found, total)
     batch_id = write(
@@ -65,10 +78,17 @@ def import_file(
         key=spec.key,
         member_column=spec.member_column,
         actor=actor,
-        file=str(path),
-        after=(lambda c: after(c, frame, str(path))) if (after := spec.after) else None,
+        file=file,
+        after=(lambda c: after(c, frame, file)) if (after := spec.after) else None,
     )
-    return ImportResult(table, str(path), frame.height, encoding, batch_id, duplicates)
+    return ImportResult(table, file, frame.height, encoding, batch_id, duplicates)
 
 
-__all__ = ["SPECS", "ImportResult", "import_file"]
+def _spec(table: str) -> TableSpec:
+    spec = SPECS.get(table)
+    if spec is None:
+        raise ValueError(f"cannot import {table}; choose one of {', '.join(SPECS)}")
+    return spec
+
+
+__all__ = ["SPECS", "ImportResult", "import_file", "import_frame"]

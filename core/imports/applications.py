@@ -55,7 +55,7 @@ PERSON = ("org_code", "family_name", "given_name", "family_name_kana", "given_na
 OPTIONAL = (
     "member_no", "season", "proxy_org_code", "qualification", "target_org_code", "reason",
     "valid_until_claimed", "note", *MEMBER_COLUMNS, "insurance_plan", "competitor",
-    "joined_on", "status", "gender",
+    "joined_on", "status", "gender", "entered_by",
 )  # fmt: skip
 COLUMNS = [
     "application_ref", "member_no", "scheme", "kind", "season", "submitted_at",
@@ -111,9 +111,11 @@ def _checks(
     frame = (
         frame.with_columns(
             _skip(seen).alias(SKIP),
-            entered_by=pl.when(pl.col("proxy_org_code").is_not_null())
-            .then(pl.lit("proxy"))
-            .otherwise(pl.lit("member")),
+            entered_by=pl.coalesce(
+                pl.col("entered_by"),
+                pl.when(pl.col("proxy_org_code").is_not_null()).then(pl.lit("proxy")),
+                pl.lit("member"),
+            ),
         )
         .join(roots, on="scheme", how="left", maintain_order="left")
         .join(member_orgs, on="member_no", how="left", maintain_order="left")
@@ -277,6 +279,7 @@ def _checks(
                 "kind",
             ),
         ),
+        in_set("entered_by", tuple(approvals.ENTERED_BY), "entered_by"),
         in_set("insurance_plan", plans, "insurance_plan"),
         in_set("competitor", COMPETITOR, "competitor"),
     ]
@@ -292,37 +295,30 @@ def _skip(seen: pl.Series) -> pl.Expr:
 
 def _member_orgs(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
     keys = frame.select(pl.col("member_no").drop_nulls().unique())
-    con.register("staged_keys", keys)
-    try:
+    with db.registered(con, staged_keys=keys):
         return db.frame(
             con,
             "SELECT m.member_no, m.org_code AS member_org FROM members m"
             " JOIN staged_keys USING (member_no)",
         )
-    finally:
-        con.unregister("staged_keys")
 
 
 def _held(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
     """(member_no, scheme, qualification) held in a state that can be returned or extended."""
     keys = frame.select(pl.col("member_no").drop_nulls().unique())
-    con.register("staged_keys", keys)
-    try:
+    with db.registered(con, staged_keys=keys):
         return db.frame(
             con,
             "SELECT DISTINCT q.member_no, q.scheme, q.qualification FROM qualifications q"
             " JOIN staged_keys USING (member_no)"
             " WHERE q.status IN ('active', 'renewed', 'renewal_open', 'suspended')",
         )
-    finally:
-        con.unregister("staged_keys")
 
 
 def _open_registrations(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
     """SAJ season registrations not yet approved by SAJ: (member_no, season)."""
     keys = frame.select(pl.col("member_no").drop_nulls().unique())
-    con.register("staged_keys", keys)
-    try:
+    with db.registered(con, staged_keys=keys):
         return db.frame(
             con,
             "SELECT DISTINCT a.member_no, a.season FROM applications a"
@@ -330,8 +326,6 @@ def _open_registrations(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> 
             " WHERE a.scheme = 'saj' AND a.kind = 'season_registration'"
             " AND a.status IN ('pending', 'sent_back')",
         )
-    finally:
-        con.unregister("staged_keys")
 
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:

@@ -178,11 +178,8 @@ def existing(
 ) -> pl.Series:
     """Values of `column` that the database already has, by `sql` over relation `staged_keys`."""
     keys = frame.select(pl.col(column).drop_nulls().unique())
-    con.register("staged_keys", keys)
-    try:
+    with db.registered(con, staged_keys=keys):
         found = db.frame(con, sql)
-    finally:
-        con.unregister("staged_keys")
     return found.to_series() if found.width else pl.Series(column, [], dtype=pl.String)
 
 
