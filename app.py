@@ -18,6 +18,11 @@ what_if = st.Page("pages/whatif.py", title="ルール変更シミュレーショ
 fee_dashboard = st.Page(
     "pages/fee_dashboard.py", title="会費ダッシュボード", icon=":material/payments:"
 )
+approval_queue = st.Page("pages/approval_queue.py", title="承認待ち", icon=":material/approval:")
+applications = st.Page(
+    "pages/applications.py", title="申請入力・差戻し対応", icon=":material/edit_document:"
+)
+approval_sla = st.Page("pages/approval_sla.py", title="承認SLA", icon=":material/timer:")
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -25,6 +30,10 @@ admin_config = st.Page("pages/admin_config.py", title="制度設定", icon=":mat
 admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":material/history:")
 
 sections = {"業務": [home, lookup]}
+if user.role in ("hq_staff", "approver", "admin"):
+    sections["業務"] += [approval_queue, applications]
+if user.role in ("hq_staff", "approver", "analyst", "admin"):
+    sections["業務"].append(approval_sla)
 if user.role in ("hq_staff", "admin") and user.scope == "*":
     sections["業務"].append(batch)
 if user.role in ("hq_staff", "analyst", "admin"):

@@ -14,7 +14,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from core import approvals, imports
+from core import approvals, imports, members, organizations
 from core.errors import InputFileError, ValidationError
 from core.imports.base import LINE
 
@@ -26,19 +26,38 @@ def new_reference(now: dt.datetime) -> str:
     return f"W{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6].upper()}"
 
 
+def _check_scope(con: duckdb.DuckDBPyConnection, values: dict[str, Any], scope: str) -> None:
+    if scope == organizations.ALL_SCOPE:
+        return
+    errors = {}
+    member_no = str(values.get("member_no") or "").strip()
+    if member_no and members.get(con, scope, member_no) is None:
+        errors["member_no"] = f"会員番号 {member_no} は担当範囲の会員ではありません。"
+    for field in ("org_code", "proxy_org_code"):
+        code = str(values.get(field) or "").strip()
+        if code and not organizations.in_scope(con, scope, code):
+            errors[field] = f"組織 {code} は担当範囲にありません。"
+    if errors:
+        raise ValidationError(errors)
+
+
 def submit(
     con: duckdb.DuckDBPyConnection,
     values: dict[str, Any],
     *,
     actor: str,
     entered_by: str,
+    scope: str = organizations.ALL_SCOPE,
     now: dt.datetime | None = None,
 ) -> str:
     """Enter one application; returns its reference. `entered_by`: proxy (a club's proxy
-    application, with proxy_org_code) or admin (staff entry from the admin side)."""
+    application, with proxy_org_code) or admin (staff entry from the admin side). The member
+    and the organisations named must lie within the user's `scope` (a transfer's
+    destination may lie outside it)."""
     if entered_by not in approvals.ENTERED_BY:
         raise ValueError(f"unknown entered_by {entered_by}")
     now = now or approvals.jst_now()
+    _check_scope(con, values, scope)
     row = {
         key: (None if value is None or str(value).strip() == "" else str(value).strip())
         for key, value in values.items()

@@ -69,3 +69,12 @@ def sample_path(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         load_sample(connection)
     monkeypatch.setenv(db.DB_ENV, str(db_path))
     return db_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_caches() -> Iterator[None]:
+    """Pages cache query results per process; each test starts from its own database."""
+    yield
+    import streamlit as st
+
+    st.cache_data.clear()

@@ -1,0 +1,87 @@
+"""承認SLA: per level and organisation, pending counts, median and 95th-percentile waiting time
+and overdue counts over time (prefecture 48 hours; national by business days)."""
+
+import datetime as dt
+
+import plotly.express as px
+import polars as pl
+import streamlit as st
+
+from core import approval_queue, approvals
+from core.config_settings import SCHEME_CODES
+from ui.auth import CurrentUser, current_user
+from ui.data import connection, settings
+from ui.widgets import downloads, table
+
+PERIOD = "sla_period"
+SCHEME = "sla_scheme"
+ANY = "（すべて）"
+
+user: CurrentUser = current_user()
+cfg = settings()
+st.title("承認SLA")
+st.caption(
+    "県連は到着から48時間以内、本部（SAJ）は到着日の翌営業日まで（土日・祝日・振替休日・年末年始を除く）"
+    "を期限として、各日の終わり時点で承認を待っていた申請を数えます。期限は制度設定で変えられます。"
+)
+
+today = dt.date.today()
+left, right = st.columns([2, 1])
+period = left.date_input(
+    "期間", value=(today - dt.timedelta(days=29), today), key=PERIOD, format="YYYY/MM/DD"
+)
+scheme = right.selectbox(
+    "制度", [ANY, *SCHEME_CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
+    key=SCHEME,
+)  # fmt: skip
+if not isinstance(period, tuple) or len(period) != 2:
+    st.info("期間の開始日と終了日を選んでください。")
+    st.stop()
+
+
+@st.cache_data(ttl=60, show_spinner="集計しています…")
+def history(scope: str, first: dt.date, last: dt.date, scheme: str | None) -> pl.DataFrame:
+    with connection() as con:
+        return approval_queue.sla_history(con, scope=scope, first=first, last=last, scheme=scheme)
+
+
+frame = history(user.scope, period[0], period[1], None if scheme == ANY else scheme)
+if frame.is_empty():
+    st.info("この期間に承認を待っていた申請はありません。")
+    st.stop()
+
+frame = frame.with_columns(
+    pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")).alias("level")
+)
+by_level = frame.group_by("day", "level").agg(
+    pl.col("pending").sum(), pl.col("overdue").sum()
+).sort("day", "level")  # fmt: skip
+latest_day = frame["day"].max()
+latest = frame.filter(pl.col("day") == latest_day)
+
+cols = st.columns(3)
+cols[0].metric("承認待ち（最終日）", f"{int(latest['pending'].sum()):,} 件")
+cols[1].metric("期限超過（最終日）", f"{int(latest['overdue'].sum()):,} 件")
+cols[2].metric(
+    "待ち時間 95%点の最大（最終日）", f"{float(latest['p95_hours'].max() or 0):,.1f} 時間"
+)
+
+labels = {"day": "日付", "pending": "承認待ち（件）", "overdue": "期限超過（件）", "level": "段階"}
+st.plotly_chart(
+    px.line(by_level, x="day", y="pending", color="level", markers=True, labels=labels,
+            title="段階ごとの承認待ち件数（各日の終わり）"),
+    width="stretch",
+)  # fmt: skip
+st.plotly_chart(
+    px.bar(by_level, x="day", y="overdue", color="level", labels=labels,
+           title="期限超過の件数"),
+    width="stretch",
+)  # fmt: skip
+
+st.subheader(f"組織ごと（{latest_day:%Y年%-m月%-d日}）")
+per_org = latest.sort("overdue", "p95_hours", descending=True).select(
+    "level", "org_name", "pending", "median_hours", "p95_hours", "overdue"
+)
+table(per_org)
+downloads(frame.select("day", "level", "org_code", "org_name", "pending", "median_hours",
+                       "p95_hours", "overdue"), "承認SLA", "sla_download")  # fmt: skip
