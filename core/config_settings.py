@@ -5,8 +5,9 @@ declarations. Defaults come from SPEC.md and the guides; docs/configuration.md l
 every key (a test keeps the two in step).
 
 Types: int, decimal, str, bool, date, month_day ("MM-DD"), time ("HH:MM"), list
-(a list of strings), labels (a table code -> Japanese label) and records (a table
-code -> table of the fields named in `fields`).
+(a list of strings), labels (a table code -> Japanese label), records (a table
+code -> table of the fields named in `fields`) and registration_no (an invoice
+registration number, "T" and 13 digits, or "" for none).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ SETTINGS: tuple[Setting, ...] = (
             S(f"{code}.root_org_code", "str", "組織ツリーの最上位（本部）の組織コード"),
             S(f"{code}.member_no_prefix", "str", "会員番号の接頭辞（番号は再利用しない）"),
             S(f"{code}.qualifications", "labels", "資格種別コードと名称"),
+            S(
+                f"{code}.invoice_registration_no",
+                "registration_no",
+                "適格請求書発行事業者の登録番号（T＋13桁、空欄なら未登録：請求書・領収書は簡易な様式）",
+            ),
         )
     ),
     # -- JPTEC (seed 000) --------------------------------------------------------------
