@@ -158,7 +158,7 @@ def requirements(
     for scheme in schemes:
         params = {"as_of": as_of, "member_no": member_no, **PARAMETERS[scheme](settings, as_of)}
         sql = _query(scheme)
-        frames.append(db.frame(con, sql, params))  # type: ignore[arg-type]
+        frames.append(db.frame(con, sql, params))
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     return frame.sort("member_no", "scheme", "qualification", "ordinal") if frame.height else frame
 
