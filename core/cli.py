@@ -14,7 +14,17 @@ from typing import Any
 import click
 
 from core import backup as backups
-from core import config, db, explanations, exports, imports, intake_checks, renewals, users
+from core import (
+    config,
+    db,
+    documents,
+    explanations,
+    exports,
+    imports,
+    intake_checks,
+    renewals,
+    users,
+)
 from core.errors import InputFileError, ValidationError
 
 DB_OPTION = click.option(
@@ -309,6 +319,63 @@ def explain(db_file: Path | None, as_of: dt.datetime | None, member_no: str, as_
         return
     for line in explanations.lines(result):
         click.echo(line)
+
+
+DATE = click.DateTime(["%Y-%m-%d"])
+
+
+@cli.command(name="documents")
+@DB_OPTION
+@click.option("--org", "org_code", required=True, help="The organisation (club) code.")
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(documents.KINDS)),
+    required=True,
+    help="invoice: open lines; receipt: paid lines.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF file."
+)
+@click.option("--from", "issued_from", type=DATE, default=None, help="Lines billed on or after.")
+@click.option("--to", "issued_to", type=DATE, default=None, help="Lines billed on or before.")
+@click.option(
+    "--member-status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(documents.MEMBER_STATUSES),
+    help="Only members with this status (repeatable; default: all).",
+)
+@click.option("--date", "day", type=DATE, default=None, help="Issue date (default: today).")
+@handled
+def documents_(
+    db_file: Path | None,
+    org_code: str,
+    kind: str,
+    out: Path,
+    issued_from: dt.datetime | None,
+    issued_to: dt.datetime | None,
+    statuses: tuple[str, ...],
+    day: dt.datetime | None,
+) -> None:
+    """One PDF for a club's members: a cover page with the grand total, then each
+    member's invoice or receipt on its own page(s).
+
+    Example: python -m core documents --org SAJ-22-C001 --kind invoice --out invoices.pdf
+    """
+    with db.connect(db_file) as con:
+        batch = documents.club_batch(
+            con,
+            org_code,
+            kind,
+            issued_from=issued_from.date() if issued_from else None,
+            issued_to=issued_to.date() if issued_to else None,
+            member_statuses=statuses or None,
+            today=day.date() if day else None,
+        )
+    out.write_bytes(batch.pdf)
+    click.echo(
+        f"wrote {batch.documents:,} {kind}s for {org_code} to {out}; total {batch.total:,} yen"
+    )
 
 
 def main() -> None:

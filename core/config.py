@@ -23,6 +23,7 @@ SCHEMES_DIR = Path(__file__).resolve().parent.parent / "data" / "schemes"
 _EPOCH = dt.date(1900, 1, 1)
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_REGISTRATION_NO = re.compile(r"^T\d{13}$")
 
 
 class ConfigError(ValueError):
@@ -156,6 +157,10 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
     if kind == "time":
         if not isinstance(raw, str) or not _TIME.match(raw):
             raise fail('a time such as "13:00"')
+        return raw
+    if kind == "registration_no":
+        if not isinstance(raw, str) or not (raw == "" or _REGISTRATION_NO.match(raw)):
+            raise fail('"T" and 13 digits such as "T1234567890123", or "" for none')
         return raw
     if kind == "list":
         if not isinstance(raw, list) or not raw:

@@ -5,8 +5,9 @@ declarations. Defaults come from SPEC.md and the guides; docs/configuration.md l
 every key (a test keeps the two in step).
 
 Types: int, decimal, str, bool, date, month_day ("MM-DD"), time ("HH:MM"), list
-(a list of strings), labels (a table code -> Japanese label) and records (a table
-code -> table of the fields named in `fields`).
+(a list of strings), labels (a table code -> Japanese label), records (a table
+code -> table of the fields named in `fields`) and registration_no (an invoice
+registration number, "T" and 13 digits, or "" for none).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ SETTINGS: tuple[Setting, ...] = (
             ),
             S(f"{code}.year_end_closure.ends", "month_day", "年末年始休業の終了日"),
             S(f"{code}.send_back_reasons", "labels", "差戻理由（コードと表示名）"),
+            S(
+                f"{code}.invoice_registration_no",
+                "registration_no",
+                "適格請求書発行事業者の登録番号（T＋13桁、空欄なら未登録：請求書・領収書は簡易な様式）",
+            ),
         )
     ),
     # -- JPTEC (seed 000) --------------------------------------------------------------

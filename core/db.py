@@ -256,7 +256,7 @@ def table_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | dict[str, Any] | None = None
 ) -> pl.DataFrame:
-    """A query's result as a Polars frame."""
+    """A query's result as a Polars frame (`?` parameters as a list, `$name` as a dict)."""
     con.complete()  # a result left half-read by fetchone() would block the next query
     return con.sql(sql, params=params or None).pl()
 

@@ -247,3 +247,47 @@ def test_explain_words_and_json(loaded):
 def test_explain_an_unknown_member_exits_2(loaded):
     result = CliRunner().invoke(cli, ["explain", "--member", "NOPE", "--db", str(loaded)])
     assert result.exit_code == 2 and "NOPE" in result.stderr
+
+
+def test_documents_writes_one_pdf_for_a_club_with_a_cover_and_the_grand_total(loaded, tmp_path):
+    with db.connect(loaded) as con:
+        con.execute(
+            """
+            INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee, issued_on, due_on, status)
+            VALUES ('A0000001', 'saj', 'saj_annual_fee', '2026年度 一般会員会費 3,500円', 3500, 0, DATE '2026-08-20', DATE '2026-09-20', 'open'),
+                   ('A0000002', 'saj', 'saj_annual_fee', '2026年度 大学生会員会費 3,500円', 3500, 160, DATE '2026-08-20', DATE '2026-09-20', 'open')
+            """
+        )
+    out = tmp_path / "club.pdf"
+    result = run(
+        "documents", "--org", "SAJ-22-C001", "--kind", "invoice", "--out", str(out),
+        "--date", "2026-11-24", "--db", str(loaded),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "wrote 2 invoices for SAJ-22-C001" in result.output and "7,160 yen" in result.output
+    pages = subprocess.run(
+        ["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout.split("\f")
+    assert "請求書 一括発行 一覧" in pages[0] and "総合計 7,160 円" in pages[0]
+    assert "山田 太郎 様" in pages[1] and "佐藤 花子 様" in pages[2]
+
+
+def test_documents_for_an_unknown_club_or_one_without_lines_exits_2(loaded, tmp_path):
+    out = tmp_path / "none.pdf"
+    for org in ("NOPE", "SAJ-13-C001"):
+        result = CliRunner().invoke(
+            cli,
+            [
+                "documents",
+                "--org",
+                org,
+                "--kind",
+                "receipt",
+                "--out",
+                str(out),
+                "--db",
+                str(loaded),
+            ],
+        )
+        assert result.exit_code == 2 and org in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -94,6 +94,12 @@ def _replace(path: Path, old: str, new: str) -> None:
             "jspo.licences.sport_leader: missing ['required_trainings']",
         ),
         (
+            "saj.toml",
+            'invoice_registration_no = ""',
+            'invoice_registration_no = "1234567890123"',
+            'saj.invoice_registration_no: expected "T" and 13 digits',
+        ),
+        (
             "teacher.toml",
             "scheme_ends = 2022-07-01",
             'scheme_ends = "2022-07-01"',
