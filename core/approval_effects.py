@@ -10,7 +10,7 @@ At each approval (`at_level`, over temp table approval_moves: acted_level, next_
   difference (県連会費有資格者差額);
 - the final approval: a new registration becomes a member with a new number; SAJ season
   registrations bill the yearly fee, one qualification fee per category held, insurance and
-  competitor registration; a transfer moves the member (and with it the qualifications); a
+  competitor registration, and a withdrawn member is active again; a transfer moves the member (and with it the qualifications); a
   returned qualification is erased (SAJ) or returned, irreversibly; a suspension suspends;
   an accepted non-card request puts the handling fee on the open instructor fee.
 
@@ -131,6 +131,7 @@ def at_level(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt
     _saj_prefecture_difference(con, cfg, day)
     _new_members(con, cfg, actor, day)
     _saj_season_lines(con, cfg, day)
+    _reactivate(con, actor)
     _transfers(con, actor)
     _qualification_changes(con, actor)
     _non_card_fees(con, cfg, actor, day)
@@ -310,6 +311,29 @@ def _saj_season_lines(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date)
                 "certified": int(cfg.value("saj.fee.certified_instructor", on=day)),
             },
         )
+
+
+def _reactivate(con: duckdb.DuckDBPyConnection, actor: str) -> None:
+    """A withdrawn member whose season registration is approved is a member again."""
+    back = """
+        FROM approval_moves v JOIN applications a USING (application_id)
+        JOIN members m ON m.member_no = a.member_no
+        WHERE v.next_level IS NULL AND a.kind = 'season_registration' AND m.status = 'withdrawn'
+    """
+    con.execute(
+        f"""
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                               old_value, new_value, reason)
+        SELECT $actor, 'update', 'members', m.member_no, m.member_no, 'status', 'withdrawn',
+               'active', '会員登録 ' || a.application_ref
+        {back}
+        """,
+        {"actor": actor},
+    )
+    con.execute(
+        f"UPDATE members SET status = 'active', updated_at = current_timestamp"
+        f" WHERE member_no IN (SELECT m.member_no {back})"
+    )
 
 
 def _transfers(con: duckdb.DuckDBPyConnection, actor: str) -> None:

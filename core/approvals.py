@@ -261,6 +261,20 @@ def approve(
     return counts
 
 
+def advance(
+    con: duckdb.DuckDBPyConnection, ids: pl.DataFrame, *, actor: str, now: dt.datetime
+) -> dict[str, int]:
+    """Approve the pending applications in `ids` at their current level without a user's
+    checks: for trusted tooling only (demo data, benchmarks), inside the caller's transaction.
+    Pages and the CLI use `approve`."""
+    _stage_ids(con, ids)
+    con.execute(
+        "DELETE FROM approval_ids WHERE application_id NOT IN"
+        " (SELECT application_id FROM applications WHERE status = 'pending')"
+    )
+    return _advance(con, config.current(), actor=actor, now=now, note=None)
+
+
 def _advance(
     con: duckdb.DuckDBPyConnection,
     cfg: Config,

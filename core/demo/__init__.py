@@ -24,9 +24,10 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
-from core import config
+from core import config, db
 from core.config import Config
 from core.db import transaction
+from core.demo import applications as open_applications
 from core.demo import dates, itc, jptec, jspo, saj, teacher
 from core.demo.orgs import SCHEMES, build_forest
 from core.demo.people import Roster, make_roster, member_frame, prefecture_weights, scheme_sizes
@@ -143,6 +144,9 @@ def build_demo(
             del frame
         ids.finish()
         counts["applications"] = _season_registrations(con, cfg, on)
+        open_applications.build(con, cfg, on, seed)
+        # approvals in the intake add billing lines and steps: count what the tables hold
+        counts = {table: db.table_count(con, table) for table in DEMO_TABLES}
         batch = f"demo-{uuid.uuid4().hex[:12]}"
         note = f"members={members} seed={seed} today={on.isoformat()}"
         con.executemany(
