@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from core import config
-from core.errors import InputFileError
-from core.imports import activities, members, organizations, qualifications
+from core import audit, config
+from core.errors import ConflictError, InputFileError
+from core.imports import activities, members, organizations, payments, qualifications
 from core.imports.base import ImportResult, TableSpec, ensure_columns, problems, read_csv, write
 
 SPECS: dict[str, TableSpec] = {
@@ -25,6 +25,7 @@ SPECS: dict[str, TableSpec] = {
     "members": members.SPEC,
     "qualifications": qualifications.SPEC,
     "activities": activities.SPEC,
+    "payments": payments.SPEC,
 }
 
 
@@ -43,18 +44,39 @@ def import_file(
     found, total = problems(frame, checks, str(path))
     if found:
         raise InputFileError(found, total)
-    batch_id = write(
-        con,
-        table=table,
-        frame=spec.finish(frame),
-        columns=spec.columns,
-        key=spec.key,
-        member_column=spec.member_column,
-        actor=actor,
-        file=str(path),
-        after=(lambda c: after(c, frame, str(path))) if (after := spec.after) else None,
-    )
-    return ImportResult(table, str(path), frame.height, encoding, batch_id)
+    batch_id = audit.new_batch_id()
+    finished = spec.finish(frame)
+    notes: list[str] = []
+    after = spec.after
+
+    def after_insert(c: duckdb.DuckDBPyConnection) -> None:
+        if after is not None:
+            after(c, frame, str(path))
+        if spec.settle is not None:
+            notes.extend(spec.settle(c, batch_id, actor))
+
+    try:
+        write(
+            con,
+            table=table,
+            frame=finished,
+            columns=spec.columns,
+            key=spec.key,
+            member_column=spec.member_column,
+            actor=actor,
+            file=str(path),
+            after=after_insert if (after or spec.settle) else None,
+            batch_id=batch_id,
+        )
+    except duckdb.TransactionException as exc:
+        # optimistic concurrency: another transaction changed the same rows; all rolled back
+        raise ConflictError(
+            f"{path}: another process changed the same rows at the same time; nothing was"
+            " written. Run the import again."
+        ) from exc
+    if spec.report is not None:
+        notes = spec.report(frame, str(path)) + notes
+    return ImportResult(table, str(path), finished.height, encoding, batch_id, tuple(notes))
 
 
 __all__ = ["SPECS", "ImportResult", "import_file"]
