@@ -18,6 +18,10 @@ what_if = st.Page("pages/whatif.py", title="ルール変更シミュレーショ
 fee_dashboard = st.Page(
     "pages/fee_dashboard.py", title="会費ダッシュボード", icon=":material/payments:"
 )
+club_payment = st.Page(
+    "pages/club_payment.py", title="まとめて支払い", icon=":material/point_of_sale:"
+)
+reconcile = st.Page("pages/reconciliation.py", title="入金消込", icon=":material/account_balance:")
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -27,6 +31,8 @@ admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":mater
 sections = {"業務": [home, lookup]}
 if user.role in ("hq_staff", "admin") and user.scope == "*":
     sections["業務"].append(batch)
+if user.role in ("hq_staff", "admin"):
+    sections["業務"] += [club_payment, reconcile]
 if user.role in ("hq_staff", "analyst", "admin"):
     sections["業務"] += [fee_dashboard, what_if]
 if user.role == "admin":

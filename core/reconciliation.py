@@ -75,7 +75,7 @@ def match_imported(
         """
         CREATE OR REPLACE TEMP TABLE recon_matches AS
         WITH whole AS (
-            SELECT l.billing_id, p.payment_id, p.paid_on
+            SELECT l.billing_id, p.payment_id, p.paid_on, p.member_no
             FROM recon_payments p JOIN recon_lines l USING (member_no, scheme, item)
             WHERE p.n_payments = 1 AND p.amount = l.group_due
         ),
@@ -90,7 +90,7 @@ def match_imported(
             FROM recon_lines l ANTI JOIN whole w USING (billing_id)
         ),
         paired AS (
-            SELECT l.billing_id, p.payment_id, p.paid_on
+            SELECT l.billing_id, p.payment_id, p.paid_on, p.member_no
             FROM rest_payments p JOIN rest_lines l
               ON p.member_no = l.member_no AND p.scheme = l.scheme AND p.item = l.item
              AND p.amount = l.due AND p.k = l.k
@@ -103,9 +103,9 @@ def match_imported(
         """
         INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field, old_value,
                                new_value, reason, batch_id)
-        SELECT ?, 'pay', 'billing', CAST(m.billing_id AS VARCHAR), l.member_no, 'status',
-               'open', 'paid', '入金取込（入金 #' || CAST(m.payment_id AS VARCHAR) || '）', ?
-        FROM recon_matches m JOIN recon_lines l USING (billing_id)
+        SELECT ?, 'pay', 'billing', CAST(billing_id AS VARCHAR), member_no, 'status',
+               'open', 'paid', '入金取込（入金 #' || CAST(payment_id AS VARCHAR) || '）', ?
+        FROM recon_matches
         """,
         [actor, batch_id],
     )
