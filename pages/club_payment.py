@@ -17,6 +17,7 @@ PICK = "pay_lines"
 METHOD = "pay_method"
 PAID_ON = "pay_paid_on"
 REFERENCE = "pay_reference"
+LIMIT = 5000  # rows a page shows at once
 
 user = current_user()
 cfg = settings()
@@ -49,12 +50,14 @@ chosen_months = st.multiselect(
     key=MONTHS,
 )
 with connection() as con:
-    lines = payments.open_lines(con, org, months=chosen_months)
+    lines = payments.open_lines(con, org, months=chosen_months, limit=LIMIT)
 if lines.is_empty():
     st.info("この組織に未納の明細はありません。")
     st.stop()
 
 st.subheader(f"未納の明細（{lines.height:,}件）")
+if lines.height >= LIMIT:
+    st.caption(f"古い順に最初の{LIMIT:,}件を表示しています。請求月で絞り込んでください。")
 shown = lines.with_columns(pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String))
 event = table(shown, on_select="rerun", selection_mode="multi-row", key=PICK)
 rows = [r for r in event.selection.rows if r < lines.height]
