@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
 from core import backup as backups
 from core import config, db, explanations, exports, imports, renewals, users
@@ -50,6 +51,13 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"busy: {exc}", status=1)
         except ConflictError as exc:  # rolled back whole: running it again is safe
             fail(f"conflict: {exc}", status=1)
+        except duckdb.TransactionException as exc:  # e.g. the batch met a payment; rolled back
+            first = str(exc).splitlines()[0]
+            fail(
+                f"conflict: another transaction changed the same rows ({first}); nothing was"
+                " written. Run the command again.",
+                status=1,
+            )
 
     return wrapper
 
