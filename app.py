@@ -23,6 +23,10 @@ applications = st.Page(
     "pages/applications.py", title="申請入力・差戻し対応", icon=":material/edit_document:"
 )
 approval_sla = st.Page("pages/approval_sla.py", title="承認SLA", icon=":material/timer:")
+club_payment = st.Page(
+    "pages/club_payment.py", title="まとめて支払い", icon=":material/point_of_sale:"
+)
+reconcile = st.Page("pages/reconciliation.py", title="入金消込", icon=":material/account_balance:")
 admin_users = st.Page(
     "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
 )
@@ -36,6 +40,8 @@ if user.role in ("hq_staff", "approver", "analyst", "admin"):
     sections["業務"].append(approval_sla)
 if user.role in ("hq_staff", "admin") and user.scope == "*":
     sections["業務"].append(batch)
+if user.role in ("hq_staff", "admin"):
+    sections["業務"] += [club_payment, reconcile]
 if user.role in ("hq_staff", "analyst", "admin"):
     sections["業務"] += [fee_dashboard, what_if]
 if user.role == "admin":

@@ -39,6 +39,7 @@ COMPETITOR_LABELS = {
     "fis_alpine": "FIS競技者登録料 アルペン",
 }
 CONTACT = ("email", "phone", "postal_code", "prefecture", "address")
+JPTEC_INSTRUCTOR_ITEMS = "('jptec_instructor_new', 'jptec_instructor_renewal')"
 HELD = "('active', 'renewed', 'renewal_open')"
 RETURNABLE = "('active', 'renewed', 'renewal_open', 'suspended')"
 
@@ -104,10 +105,10 @@ def _information_changes(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.
 
 def _non_card_requests(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.datetime) -> None:
     # valid only while an instructor fee is open and with the exact validity end date
-    valid = """
+    valid = f"""
         EXISTS (SELECT 1 FROM billing b
                 WHERE b.member_no = a.member_no AND b.scheme = 'jptec' AND b.status = 'open'
-                  AND b.item LIKE 'jptec_instructor%')
+                  AND b.item IN {JPTEC_INSTRUCTOR_ITEMS})
         AND EXISTS (SELECT 1 FROM qualifications q
                     WHERE q.member_no = a.member_no AND q.scheme = 'jptec'
                       AND q.qualification = 'instructor'
@@ -397,29 +398,36 @@ def _qualification_changes(con: duckdb.DuckDBPyConnection, actor: str) -> None:
 
 
 def _non_card_fees(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: dt.date) -> None:
-    """An accepted non-card request: the handling fee in force that day on the open fee."""
+    """An accepted non-card request: the handling fee in force that day (0 before 2023-10-01,
+    700 from then) on the member's latest open instructor fee line. Set, not added."""
     fee = int(cfg.value("jptec.non_card_handling_fee", on=day))
-    target = """
-        FROM approval_moves v JOIN applications a USING (application_id)
-        JOIN billing b ON b.member_no = a.member_no AND b.scheme = 'jptec'
-         AND b.status = 'open' AND b.item LIKE 'jptec_instructor%'
-        WHERE v.next_level IS NULL AND a.kind = 'non_card_payment'
-    """
     con.execute(
         f"""
+        CREATE OR REPLACE TEMP TABLE non_card_lines AS
+        SELECT b.member_no, arg_max(b.billing_id, (b.issued_on, b.billing_id)) AS billing_id,
+               arg_max(b.handling_fee, (b.issued_on, b.billing_id)) AS old_fee,
+               any_value(a.application_ref) AS application_ref
+        FROM approval_moves v JOIN applications a USING (application_id)
+        JOIN billing b ON b.member_no = a.member_no AND b.scheme = 'jptec'
+         AND b.status = 'open' AND b.item IN {JPTEC_INSTRUCTOR_ITEMS}
+        WHERE v.next_level IS NULL AND a.kind = 'non_card_payment'
+        GROUP BY b.member_no
+        """
+    )
+    con.execute(
+        """
         INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
                                old_value, new_value, reason)
-        SELECT DISTINCT $actor, 'update', 'billing', b.billing_id::VARCHAR, b.member_no,
-               'handling_fee', b.handling_fee::VARCHAR, $fee::VARCHAR,
-               'カード以外の納入 ' || a.application_ref
-        {target} AND b.handling_fee IS DISTINCT FROM $fee
+        SELECT $actor, 'update', 'billing', billing_id::VARCHAR, member_no, 'handling_fee',
+               old_fee::VARCHAR, $fee::VARCHAR, 'カード以外の納入 ' || application_ref
+        FROM non_card_lines WHERE old_fee IS DISTINCT FROM $fee
         """,
         {"actor": actor, "fee": fee},
     )
     con.execute(
-        f"""
-        UPDATE billing AS t SET handling_fee = $fee, updated_at = current_timestamp
-        WHERE t.billing_id IN (SELECT b.billing_id {target})
+        """
+        UPDATE billing SET handling_fee = $fee, updated_at = current_timestamp
+        WHERE billing_id IN (SELECT billing_id FROM non_card_lines)
         """,
         {"fee": fee},
     )

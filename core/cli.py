@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
 from core import backup as backups
 from core import (
@@ -25,7 +26,7 @@ from core import (
     renewals,
     users,
 )
-from core.errors import InputFileError, ValidationError
+from core.errors import ConflictError, InputFileError, ValidationError
 
 DB_OPTION = click.option(
     "--db",
@@ -58,6 +59,15 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             fail(f"error: {exc}")
         except db.DatabaseBusy as exc:
             fail(f"busy: {exc}", status=1)
+        except ConflictError as exc:  # rolled back whole: running it again is safe
+            fail(f"conflict: {exc}", status=1)
+        except duckdb.TransactionException as exc:  # e.g. the batch met a payment; rolled back
+            first = str(exc).splitlines()[0]
+            fail(
+                f"conflict: another transaction changed the same rows ({first}); nothing was"
+                " written. Run the command again.",
+                status=1,
+            )
 
     return wrapper
 
@@ -132,7 +142,12 @@ def demo(
 def import_(db_file: Path | None, table: str, file: Path) -> None:
     """Import a CSV (UTF-8 or CP932): all rows, or none and exit 2 with FILE:LINE: column: problem.
 
+    payments: a reference seen before (in the database or earlier in the file) is listed as a
+    duplicate and skipped; the rest are matched against open billing lines, and what does
+    not match exactly goes to the reconciliation list (入金消込).
+
     Example: python -m core import members members.csv
+    Example: python -m core import payments payments_2026-11.csv
     """
     with db.connect(db_file) as con:
         db.migrate(con)
@@ -140,6 +155,8 @@ def import_(db_file: Path | None, table: str, file: Path) -> None:
     click.echo(
         f"imported {result.rows:,} {table} rows from {file} ({result.encoding}); batch {result.batch_id}"
     )
+    for note in result.notes:
+        click.echo(note)
     if result.duplicates:
         shown = ", ".join(result.duplicates[:20])
         more = f" and {len(result.duplicates) - 20:,} more" if len(result.duplicates) > 20 else ""

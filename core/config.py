@@ -166,6 +166,15 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
         if not isinstance(raw, list) or not raw:
             raise fail("a non-empty list")
         return tuple(raw)
+    if kind == "bands":
+        return _bands(setting, raw, where)
+    if kind == "reasons":  # labels that may be empty: an empty table means "never"
+        if not isinstance(raw, dict):
+            raise fail("a table of code = label (empty for none)")
+        for code, label in raw.items():
+            if not isinstance(label, str) or not label:
+                raise ConfigError(f"{where}: {setting.key}.{code}: expected a label, got {label!r}")
+        return dict(raw)
     if kind == "labels":
         if not isinstance(raw, dict) or not raw:
             raise fail("a table of code = label")
@@ -193,6 +202,31 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
             }
         return records
     raise AssertionError(f"undeclared type {kind}")
+
+
+def _bands(setting: Setting, raw: Any, where: str) -> tuple[dict[str, int], ...]:
+    """Fee bands: a list (maybe empty) of {up_to, fee}, up_to strictly ascending."""
+    if not isinstance(raw, list):
+        raise ConfigError(
+            f"{where}: {setting.key}: expected a list of {{up_to = yen, fee = yen}}, got {raw!r}"
+        )
+    bands = []
+    previous = -1
+    for number, band in enumerate(raw, start=1):
+        if not isinstance(band, dict) or set(band) != {"up_to", "fee"}:
+            raise ConfigError(f"{where}: {setting.key}[{number}]: expected {{up_to, fee}}")
+        up_to, fee = band["up_to"], band["fee"]
+        for name, value in (("up_to", up_to), ("fee", fee)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(
+                    f"{where}: {setting.key}[{number}].{name}: expected a whole number ≥ 0,"
+                    f" got {value!r}"
+                )
+        if up_to <= previous:
+            raise ConfigError(f"{where}: {setting.key}[{number}]: up_to must be ascending")
+        previous = up_to
+        bands.append({"up_to": up_to, "fee": fee})
+    return tuple(bands)
 
 
 def _is_dated(raw: Any) -> bool:

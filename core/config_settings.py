@@ -5,9 +5,10 @@ declarations. Defaults come from SPEC.md and the guides; docs/configuration.md l
 every key (a test keeps the two in step).
 
 Types: int, decimal, str, bool, date, month_day ("MM-DD"), time ("HH:MM"), list
-(a list of strings), labels (a table code -> Japanese label), records (a table
-code -> table of the fields named in `fields`) and registration_no (an invoice
-registration number, "T" and 13 digits, or "" for none).
+(a list of strings), labels (a table code -> Japanese label), reasons (labels that may
+be empty: none allowed), bands (a list of {up_to, fee} in yen, ascending; may be empty),
+records (a table code -> table of the fields named in `fields`) and registration_no (an
+invoice registration number, "T" and 13 digits, or "" for none).
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ SETTINGS: tuple[Setting, ...] = (
                 f"{code}.invoice_registration_no",
                 "registration_no",
                 "適格請求書発行事業者の登録番号（T＋13桁、空欄なら未登録：請求書・領収書は簡易な様式）",
+            ),
+            S(
+                f"{code}.refund_reasons",
+                "reasons",
+                "入金済みの請求を返金できる事由（空なら入金後の返金なし）",
             ),
         )
     ),
@@ -220,19 +226,20 @@ SETTINGS: tuple[Setting, ...] = (
         "date",
         "この日より前に授与された免許状は旧免許状（期限は生年月日から）",
     ),
-    S("teacher.refund_reasons", "labels", "返金できる事由"),
     # -- shared by every scheme (common.toml) ----------------------------------------------
     S("common.name", "str", "共通設定の名称"),
     S(
         "common.payment_methods",
         "records",
-        "支払方法ごとの1回の上限額と手数料（支払者負担）",
+        "支払方法ごとの1回の下限額・上限額と手数料（支払者負担。金額帯があれば帯の手数料、なければ料率、下限〜上限に収める）",
         fields={
             "label": "str",
+            "minimum": "int",
             "limit": "int",
             "fee_rate_percent": "decimal",
             "fee_min": "int",
             "fee_max": "int",
+            "bands": "bands",
         },
     ),
     S("common.tax_rate_percent", "int", "消費税率（課税の請求明細）", "%"),

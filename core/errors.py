@@ -37,3 +37,30 @@ class InputFileError(ValueError):
         self.problems = problems
         self.total = total if total is not None else len(problems)
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class PaymentRefused(ValueError):
+    """A payment, refund or resolution the rules do not allow; nothing was written.
+
+    `ja` is for staff (pages), `en` for logs and the CLI; `lines` names the billing lines
+    at fault (e.g. those someone else paid meanwhile).
+    """
+
+    def __init__(self, ja: str, en: str, lines: tuple[int, ...] = ()):
+        super().__init__(f"{ja} / {en}")
+        self.ja = ja
+        self.en = en
+        self.lines = lines
+
+
+class PaymentConflict(ConflictError):
+    """Another transaction (the renewal batch, another clerk) changed the same rows at the same
+    time; this one was rolled back whole, so running it again is safe."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(
+            "他の処理（更新処理・別の担当者の入金など）と同時に同じ明細を変更したため、記録しませんでした。"
+            "もう一度実行してください。 / Another transaction changed the same rows at the same time;"
+            " nothing was written, run it again." + (f" ({detail})" if detail else "")
+        )
+        self.ja = "他の処理（更新処理・別の担当者の入金など）と同時に同じ明細を変更したため、記録しませんでした。もう一度実行してください。"

@@ -24,8 +24,13 @@ QUERIES = {
     " domain, course_name, score, minutes_late FROM activities ORDER BY member_no, date",
     "billing": "SELECT member_no, scheme, item, description, amount, handling_fee, issued_on,"
     " due_on, paid_on, status, tax_class FROM billing ORDER BY issued_on, member_no, item",
-    "payments": "SELECT member_no, scheme, item, amount, method, paid_on, reference, handling_fee"
-    " FROM payments ORDER BY paid_on, reference",
+    "payments": "SELECT member_no, scheme, item, amount, method, paid_on, reference, handling_fee,"
+    " payer_org_code, recorded_by FROM payments ORDER BY paid_on, reference",
+    "reconciliation": "SELECT r.item_id, r.kind, r.status, r.member_no, r.scheme, r.item, r.amount,"
+    " r.expected, p.method, p.paid_on, p.reference, r.billing_id, r.note, r.resolved_at,"
+    " r.resolved_by FROM reconciliation r JOIN payments p USING (payment_id) ORDER BY r.item_id",
+    "refunds": "SELECT refund_id, billing_id, item_id, payment_id, member_no, scheme, amount, reason,"
+    " note, refunded_on, recorded_by FROM refunds ORDER BY refund_id",
     "applications": "SELECT application_ref, member_no, scheme, kind, season, submitted_at,"
     " proxy_org_code, qualification, target_org_code, reason, valid_until_claimed, note, status,"
     " entered_by, level, level_org_code, level_since, decided_at, insurance_plan, competitor,"

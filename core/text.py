@@ -26,6 +26,7 @@ EMAIL_RE = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+$"
 PHONE_RE = r"^0\d{1,4}-?\d{1,4}-?\d{3,4}$"
 _PHONE_DIGITS_RE = re.compile(r"^0\d{9,10}$")
 _DATE_RE = re.compile(r"^\d{4}[-/]\d{1,2}[-/]\d{1,2}$")
+DATE_PATTERN = _DATE_RE.pattern  # for Polars expressions
 
 
 def katakana(text: str) -> str:

@@ -431,3 +431,25 @@ def test_history_lists_every_step_with_the_organisations(sample):
     history = approvals.history(sample, app)
     assert history["action"].to_list() == ["submitted", "approved", "approved"]
     assert history["org_name"].to_list()[1:] == ["静岡県スキー連盟", "公益財団法人全日本スキー連盟"]
+
+
+def test_non_card_fee_goes_on_the_latest_open_line_once_and_is_audited(sample):
+    open_instructor_fee(sample)
+    sample.execute(
+        "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on, status)"
+        " VALUES ('J0000001', 'jptec', 'jptec_instructor_renewal', '更新会費', 2000,"
+        " '2026-11-10', 'open')"
+    )
+    app = apply(sample, member_no="J0000001", scheme="jptec", kind="non_card_payment",
+                valid_until_claimed="2026-11-30")  # fmt: skip
+    approve_once(sample, app)
+    fees = sample.execute(
+        "SELECT issued_on::VARCHAR, handling_fee FROM billing WHERE member_no = 'J0000001'"
+        " ORDER BY issued_on"
+    ).fetchall()
+    assert fees == [("2026-11-01", 0), ("2026-11-10", 700)]
+    audited = sample.execute(
+        "SELECT old_value, new_value FROM audit_log WHERE table_name = 'billing'"
+        " AND field = 'handling_fee'"
+    ).fetchall()
+    assert audited == [("0", "700")]

@@ -291,3 +291,43 @@ def test_documents_for_an_unknown_club_or_one_without_lines_exits_2(loaded, tmp_
         )
         assert result.exit_code == 2 and org in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_import_payments_reports_duplicates_and_matching_and_export_lists_them(loaded, tmp_path):
+    with db.connect(loaded) as con:
+        con.execute(
+            "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on, status)"
+            " VALUES ('A0000001', 'saj', 'saj_annual_fee', '年会費', 3500, DATE '2026-08-01', 'open')"
+        )
+    file = tmp_path / "payments.csv"
+    file.write_text(
+        "member_no,scheme,item,amount,method,paid_on,reference\n"
+        "A0000001,saj,saj_annual_fee,3500,convenience_store,2026-11-20,CVS-1\n"
+        "A0000001,saj,saj_annual_fee,3500,convenience_store,2026-11-20,CVS-1\n",
+        encoding="utf-8",
+    )
+    result = run("import", "payments", str(file), "--db", str(loaded))
+    assert result.exit_code == 0, result.output
+    assert "imported 1 payments rows" in result.output
+    assert f"{file}:3: reference: duplicate, skipped: 'CVS-1'" in result.output
+    assert "matched: 1 payments paid 1 lines" in result.output
+    again = run("import", "payments", str(file), "--db", str(loaded))
+    assert (
+        "imported 0 payments rows" in again.output and "duplicates: 2 rows skipped" in again.output
+    )
+    out = tmp_path / "payments_out.csv"
+    assert run("export", "payments", "--out", str(out), "--db", str(loaded)).exit_code == 0
+    exported = pl.read_csv(out)
+    assert exported.select("reference", "amount", "handling_fee").rows() == [("CVS-1", 3500, 220)]
+
+
+def test_a_bad_payments_file_exits_2_naming_file_line_and_column(loaded, tmp_path):
+    file = tmp_path / "bad.csv"
+    file.write_text(
+        "member_no,scheme,item,amount,method,paid_on,reference\n"
+        "A0000001,saj,saj_annual_fee,abc,card,2026-11-20,R1\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["import", "payments", str(file), "--db", str(loaded)])
+    assert result.exit_code == 2
+    assert f"{file}:2: amount: 金額は1以上の整数（円）です: 'abc'" in result.output

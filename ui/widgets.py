@@ -87,6 +87,14 @@ COLUMN_LABELS = {
     "median_hours": "待ち時間 中央値（時間）",
     "p95_hours": "待ち時間 95%点（時間）",
     "overdue": "期限超過",
+    "billing_id": "明細番号",
+    "payment_id": "入金番号",
+    "method": "支払方法",
+    "reference": "参照番号",
+    "expected": "未納額",
+    "item_id": "消込番号",
+    "resolved_by": "処理者",
+    "created_at": "登録日時",
 }
 
 
@@ -127,6 +135,9 @@ AUDIT_WORDS = {
         "erase": "抹消",
         "reset_password": "パスワード再設定",
         "demo": "デモデータ作成",
+        "pay": "入金",
+        "refund": "返金",
+        "resolve": "消込",
     },
     "table_name": {
         "members": "会員",
@@ -137,6 +148,7 @@ AUDIT_WORDS = {
         "activities": "実績",
         "applications": "申請",
         "payments": "入金",
+        "reconciliation": "入金消込",
     },
     "field": {
         "postal_code": "郵便番号",
@@ -153,6 +165,9 @@ AUDIT_WORDS = {
         "display_name": "氏名",
         "password_hash": "パスワード",
         "item": "請求項目",
+        "amount": "金額",
+        "handling_fee": "事務手数料",
+        "kind": "種類",
     },
 }
 
@@ -175,7 +190,7 @@ def column_config(frame: pl.DataFrame) -> dict[str, object]:
             config[column] = st.column_config.DateColumn(label, format=DATE_FORMAT)
         elif dtype == pl.Datetime or isinstance(dtype, pl.Datetime):
             config[column] = st.column_config.DatetimeColumn(label, format="YYYY年M月D日 HH:mm")
-        elif column in ("amount", "handling_fee", "fee_amount"):
+        elif column in ("amount", "handling_fee", "fee_amount", "expected"):
             config[column] = st.column_config.NumberColumn(label, format="%d 円")
         else:
             config[column] = st.column_config.Column(label)

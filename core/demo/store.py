@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from core import billing
 from core.config import Config
-from core.demo import dates
 from core.demo.rows import ACTIVITY_SCHEMA, BILLING_SCHEMA, QUAL_SCHEMA, SchemeRows, conform
 
 _VIEW = "demo_frame"
@@ -157,16 +157,6 @@ def _certificates(quals: pl.DataFrame, root: str) -> pl.DataFrame:
     )
 
 
-def _fee_terms(methods: dict[str, dict[str, object]], name: str) -> tuple[float, float, float]:
-    """(rate %, minimum, maximum) of a payment method's fee."""
-    method = methods[name]
-    return (
-        float(str(method["fee_rate_percent"])),
-        float(str(method["fee_min"])),
-        float(str(method["fee_max"])),
-    )
-
-
 def _payments(cfg: Config, scheme: str, bills: pl.DataFrame, ids: Ids) -> pl.DataFrame:
     """One payment per member, day and method covering that day's paid lines.
 
@@ -184,21 +174,11 @@ def _payments(cfg: Config, scheme: str, bills: pl.DataFrame, ids: Ids) -> pl.Dat
         .sort("number", "paid_on", "method")
     )
     groups = groups.with_columns(payment_id=ids.take("payments", groups.height))
-    fee = groups["line_fees"].to_numpy().astype(np.int64)
-    if scheme == "saj" and groups.height:
-        paid_on = groups["paid_on"].to_physical().to_numpy().astype(np.int64)
-        amount = groups["amount"].to_numpy().astype(np.float64)
-        method = groups["method"].to_numpy()
-        history = cfg.history("common.payment_methods")
-        starts = np.array([dates.day(h.start) for h in history])
-        which = np.maximum(np.searchsorted(starts, paid_on, side="right") - 1, 0)
-        for name in np.unique(method):
-            terms = np.array([_fee_terms(h.value, str(name)) for h in history])
-            rows = method == name
-            rate, low, high = (terms[which[rows], i] for i in range(3))
-            fee[rows] = np.clip(np.round(amount[rows] * rate / 100.0), low, high).astype(np.int64)
+    if scheme == "saj":  # the payer bears the provider's fee, banded as core.billing does
+        groups = groups.with_columns(handling_fee=billing.fee_expression(cfg))
+    else:
+        groups = groups.with_columns(handling_fee=pl.col("line_fees").cast(pl.Int64))
     return groups.with_columns(
-        handling_fee=pl.Series(fee),
         reference=pl.concat_str(
             pl.lit("DEMO-"), pl.col("payment_id").cast(pl.String).str.zfill(10)
         ),

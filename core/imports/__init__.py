@@ -16,9 +16,16 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core import config
-from core.errors import InputFileError
-from core.imports import activities, applications, members, organizations, qualifications
+from core import audit, config
+from core.errors import ConflictError, InputFileError
+from core.imports import (
+    activities,
+    applications,
+    members,
+    organizations,
+    payments,
+    qualifications,
+)
 from core.imports.base import (
     SKIP,
     ImportResult,
@@ -35,6 +42,7 @@ SPECS: dict[str, TableSpec] = {
     "qualifications": qualifications.SPEC,
     "activities": activities.SPEC,
     "applications": applications.SPEC,
+    "payments": payments.SPEC,
 }
 
 
@@ -70,18 +78,39 @@ def import_frame(
     found, total = problems(frame, checks, file)
     if found:
         raise InputFileError(found, total)
-    batch_id = write(
-        con,
-        table=table,
-        frame=spec.finish(frame),
-        columns=spec.columns,
-        key=spec.key,
-        member_column=spec.member_column,
-        actor=actor,
-        file=file,
-        after=(lambda c: after(c, frame, file)) if (after := spec.after) else None,
-    )
-    return ImportResult(table, file, frame.height, encoding, batch_id, duplicates)
+    batch_id = audit.new_batch_id()
+    finished = spec.finish(frame)
+    notes: list[str] = []
+    after = spec.after
+
+    def after_insert(c: duckdb.DuckDBPyConnection) -> None:
+        if after is not None:
+            after(c, frame, file)
+        if spec.settle is not None:
+            notes.extend(spec.settle(c, batch_id, actor))
+
+    try:
+        write(
+            con,
+            table=table,
+            frame=finished,
+            columns=spec.columns,
+            key=spec.key,
+            member_column=spec.member_column,
+            actor=actor,
+            file=file,
+            after=after_insert if (after or spec.settle) else None,
+            batch_id=batch_id,
+        )
+    except duckdb.TransactionException as exc:
+        # optimistic concurrency: another transaction changed the same rows; all rolled back
+        raise ConflictError(
+            f"{file}: another process changed the same rows at the same time; nothing was"
+            " written. Run the import again."
+        ) from exc
+    if spec.report is not None:
+        notes = spec.report(frame, file) + notes
+    return ImportResult(table, file, finished.height, encoding, batch_id, duplicates, tuple(notes))
 
 
 def _spec(table: str) -> TableSpec:

@@ -10,6 +10,7 @@ A file goes through three steps, each over whole columns (Polars), never row by 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 from collections.abc import Callable
@@ -38,6 +39,7 @@ class ImportResult:
     encoding: str
     batch_id: str
     duplicates: tuple[str, ...] = ()  # keys seen before: reported, not written
+    notes: tuple[str, ...] = ()  # what the import did beyond inserting (payments: matching)
 
 
 @dataclass(frozen=True)
@@ -194,9 +196,10 @@ def write(
     actor: str,
     file: str,
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+    batch_id: str | None = None,
 ) -> str:
     """Insert the checked rows and one audit row each, in one transaction."""
-    batch_id = audit.new_batch_id()
+    batch_id = batch_id or audit.new_batch_id()
     con.register("staged_rows", frame.select(columns))
     try:
         con.execute("BEGIN TRANSACTION")
@@ -218,7 +221,8 @@ def write(
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT leaves no transaction
+                con.execute("ROLLBACK")
             raise
     finally:
         con.unregister("staged_rows")
@@ -239,6 +243,11 @@ class TableSpec:
     ]
     finish: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame
     after: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, str], None] | None = None
+    # in the write's transaction, with `staged_rows` registered: (con, batch_id, actor) ->
+    # lines that report what it did (payments: matching against open billing lines)
+    settle: Callable[[duckdb.DuckDBPyConnection, str, str], list[str]] | None = None
+    # after the commit, lines about the checked rows that were not written (duplicates)
+    report: Callable[[pl.DataFrame, str], list[str]] | None = None
 
 
 def prefectures(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,0 +1,125 @@
+"""まとめて支払い: a club (or any organisation in scope) pays many members' open lines at once."""
+
+import datetime as dt
+
+import polars as pl
+import streamlit as st
+
+from core import billing, organizations, payments
+from core.errors import PaymentConflict, PaymentRefused
+from ui.auth import current_user
+from ui.data import connection, settings
+from ui.widgets import flash, show_flash, table
+
+ORG = "pay_org"
+MONTHS = "pay_months"
+PICK = "pay_lines"
+METHOD = "pay_method"
+PAID_ON = "pay_paid_on"
+REFERENCE = "pay_reference"
+LIMIT = 5000  # rows a page shows at once
+
+user = current_user()
+cfg = settings()
+st.title("まとめて支払い")
+show_flash()
+if not user.may_correct:
+    st.error("入金の記録は本部事務局・管理者のみ行えます。")
+    st.stop()
+st.caption(
+    "組織の会員の未納明細を選び、1回の支払としてまとめて入金を記録します（請求月をまたいで選べます）。"
+    "決済手数料は支払者の負担です。支払方法ごとに1回の上限額があります。"
+)
+
+with connection() as con:
+    orgs = organizations.within(con, user.scope)
+labels = {
+    code: f"{name}（{code}）" for code, name in zip(orgs["org_code"], orgs["name"], strict=True)
+}
+org = st.selectbox("組織", list(labels), format_func=labels.get, key=ORG)
+if org is None:
+    st.info("担当範囲に組織がありません。")
+    st.stop()
+
+with connection() as con:
+    months = payments.open_months(con, org)
+chosen_months = st.multiselect(
+    "請求月（未選択ならすべて）",
+    months,
+    format_func=lambda d: f"{d.year}年{d.month}月",
+    key=MONTHS,
+)
+with connection() as con:
+    lines = payments.open_lines(con, org, months=chosen_months, limit=LIMIT)
+if lines.is_empty():
+    st.info("この組織に未納の明細はありません。")
+    st.stop()
+
+st.subheader(f"未納の明細（{lines.height:,}件）")
+if lines.height >= LIMIT:
+    st.caption(f"古い順に最初の{LIMIT:,}件を表示しています。請求月で絞り込んでください。")
+shown = lines.with_columns(pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String))
+event = table(shown, on_select="rerun", selection_mode="multi-row", key=PICK)
+rows = [r for r in event.selection.rows if r < lines.height]
+selected = lines[rows]
+total = int((selected["amount"] + selected["handling_fee"]).sum() or 0)
+
+left, right = st.columns(2)
+left.metric("選択した明細", f"{selected.height:,} 件")
+right.metric("合計（明細の金額＋事務手数料）", f"{total:,} 円")
+if selected.is_empty():
+    st.info("支払う明細を表の左端で選んでください。")
+    st.stop()
+
+paid_on = st.date_input("入金日", value=dt.date.today(), key=PAID_ON, format="YYYY/MM/DD")
+quotes = billing.quotes(total, paid_on)
+st.subheader("支払方法ごとの手数料")
+st.dataframe(
+    pl.DataFrame(
+        {
+            "支払方法": [q.label for q in quotes],
+            "手数料（支払者負担）": [q.fee for q in quotes],
+            "支払総額": [total + q.fee for q in quotes],
+            "利用": ["○" if q.allowed else f"× {q.reason_ja}" for q in quotes],
+        }
+    ),
+    hide_index=True,
+    column_config={
+        "手数料（支払者負担）": st.column_config.NumberColumn(format="%d 円"),
+        "支払総額": st.column_config.NumberColumn(format="%d 円"),
+    },
+)
+
+method_labels = {q.method: q.label for q in quotes}
+allowed = [q.method for q in quotes if q.allowed]
+with st.form("pay_form"):
+    method = st.selectbox(
+        "支払方法",
+        list(method_labels),
+        index=list(method_labels).index(allowed[0]) if allowed else 0,
+        format_func=method_labels.get,
+        key=METHOD,
+    )
+    reference = st.text_input("参照番号（決済代行・銀行の受付番号）", key=REFERENCE)
+    submitted = st.form_submit_button("入金を記録")
+if submitted:
+    try:
+        with connection() as con:
+            done = payments.record_payment(
+                con,
+                selected["billing_id"].to_list(),
+                method=str(method),
+                paid_on=paid_on,
+                reference=reference,
+                actor=user.username,
+                payer_org_code=org,
+            )
+    except (PaymentRefused, PaymentConflict) as exc:
+        st.error(exc.ja)
+    else:
+        for key in (PICK, REFERENCE):  # the paid lines are gone: start a new selection
+            st.session_state.pop(key, None)
+        flash(
+            f"入金を記録しました（入金番号 {done.payment_id}・{done.lines}件・"
+            f"{done.amount:,}円、手数料 {done.handling_fee:,}円）。"
+        )

@@ -1,0 +1,138 @@
+"""The まとめて支払い and 入金消込 pages with AppTest: select lines, record, refuse, resolve."""
+
+import datetime as dt
+
+import pytest
+
+from core import db, imports
+
+from .test_billing import add_line
+from .test_page_app import logged_in, open_page
+
+
+def select_rows(at, key, rows):
+    at.session_state[key] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+@pytest.fixture
+def club_bills(sample_path):
+    """Open SAJ lines under 静岡県スキー連盟 in August and September, one in Tokyo."""
+    with db.connect(sample_path) as con:
+        ids = [
+            add_line(con, "A0000001", "saj", "saj_annual_fee", 3500, dt.date(2026, 8, 1)),
+            add_line(con, "A0000002", "saj", "saj_annual_fee", 3500, dt.date(2026, 8, 1)),
+            add_line(con, "A0000003", "saj", "saj_annual_fee", 1000, dt.date(2026, 9, 1)),
+            add_line(con, "A0000004", "saj", "saj_annual_fee", 3500, dt.date(2026, 8, 1)),
+        ]
+    return sample_path, ids
+
+
+def test_staff_select_a_clubs_lines_see_fees_and_record_one_payment(club_bills):
+    path, ids = club_bills
+    at = open_page(logged_in("hq_shizuoka"), "club_payment")
+    assert not at.exception
+    assert at.title[0].value == "まとめて支払い"
+    assert list(at.dataframe[0].value["billing_id"]) == ids[:3]  # Tokyo's line is out of scope
+    at.multiselect(key="pay_months").select(dt.date(2026, 8, 1))
+    at.run()
+    assert list(at.dataframe[0].value["billing_id"]) == ids[:2]
+    at.multiselect(key="pay_months").unselect(dt.date(2026, 8, 1))
+    at.run()
+    at = select_rows(at, "pay_lines", [0, 2])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["合計（明細の金額＋事務手数料）"] == "4,500 円"
+    fees = at.dataframe[1].value.set_index("支払方法")
+    assert fees.loc["コンビニ決済", "手数料（支払者負担）"] == 220
+    assert fees.loc["クレジットカード", "手数料（支払者負担）"] == 189  # 4.2 % of 4,500
+    assert fees.loc["コンビニ決済", "利用"] == "○"
+    assert fees.loc["バーチャル口座振込（30万円超）", "利用"].startswith("×")
+    at.selectbox(key="pay_method").select("convenience_store")
+    at.text_input(key="pay_reference").input("CVS-2026-0001")
+    button(at, "入金を記録").click()
+    at.run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("2件・4,500円、手数料 220円" in s.value for s in at.success)
+    with db.connect(path) as con:
+        assert con.execute(
+            "SELECT billing_id, status FROM billing ORDER BY billing_id"
+        ).fetchall() == [(ids[0], "paid"), (ids[1], "open"), (ids[2], "paid"), (ids[3], "open")]
+        assert con.execute(
+            "SELECT amount, handling_fee, method, payer_org_code, recorded_by FROM payments"
+        ).fetchall() == [(4500, 220, "convenience_store", "SAJ-22", "hq_shizuoka")]
+
+
+def test_a_total_over_the_convenience_store_limit_is_refused_on_the_page(sample_path):
+    with db.connect(sample_path) as con:
+        add_line(con, "A0000001", "saj", "saj_competitor", 200_000, dt.date(2026, 8, 1))
+        add_line(con, "A0000002", "saj", "saj_competitor", 100_001, dt.date(2026, 8, 1))
+    at = open_page(logged_in("hq"), "club_payment")
+    at.selectbox(key="pay_org").select("SAJ-22")
+    at.run()
+    at = select_rows(at, "pay_lines", [0, 1])
+    fees = at.dataframe[1].value.set_index("支払方法")
+    assert (
+        fees.loc["コンビニ決済", "利用"] == "× コンビニ決済は1回300,000円までです（合計300,001円）"
+    )
+    assert fees.loc["バーチャル口座振込（30万円超）", "利用"] == "○"
+    at.selectbox(key="pay_method").select("convenience_store")
+    at.text_input(key="pay_reference").input("CVS-X")
+    button(at, "入金を記録").click()
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["コンビニ決済は1回300,000円までです（合計300,001円）"]
+    with db.connect(sample_path) as con:
+        assert con.execute("SELECT count(*) FROM payments").fetchall() == [(0,)]
+        assert con.execute("SELECT DISTINCT status FROM billing").fetchall() == [("open",)]
+
+
+def test_the_payment_pages_are_not_offered_to_analysts(sample_path):
+    with pytest.raises(ValueError, match="Known pages"):
+        open_page(logged_in("analyst"), "club_payment")
+    with pytest.raises(ValueError, match="Known pages"):
+        open_page(logged_in("analyst"), "reconciliation")
+
+
+def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, tmp_path):
+    with db.connect(sample_path) as con:
+        line = add_line(con, "A0000001", "saj", "saj_annual_fee", 3500, dt.date(2026, 8, 1))
+        file = tmp_path / "payments.csv"
+        file.write_text(
+            "member_no,scheme,item,amount,method,paid_on,reference\n"
+            "A0000001,saj,saj_annual_fee,3000,card,2026-11-20,UNDER-1\n"
+            "A9999999,saj,saj_annual_fee,3500,card,2026-11-20,NOBODY-1\n",
+            encoding="utf-8",
+        )
+        imports.import_file(con, "payments", file)
+    at = open_page(logged_in("hq"), "reconciliation")
+    assert not at.exception
+    listed = at.dataframe[0].value
+    assert sorted(listed["kind"]) == ["不足", "該当なし"]
+    row = list(listed["reference"]).index("UNDER-1")
+    at = select_rows(at, "recon_pick", [row])
+    at.radio(key="recon_action").set_value("apply")
+    at.run()
+    assert at.selectbox(key="recon_line").value == line
+    at.text_area(key="recon_note").input("差額500円は次年度に請求")
+    button(at, "明細に充当する").click()
+    at.run()
+    assert not at.exception
+    assert any("明細に充当する" in s.value for s in at.success)
+    assert list(at.dataframe[0].value["reference"]) == ["NOBODY-1"]
+    # a write-off without a note is refused in words
+    at = select_rows(at, "recon_pick", [0])
+    at.radio(key="recon_action").set_value("write_off")
+    at.run()
+    button(at, "処理済みにする（償却・メモ必須）").click()
+    at.run()
+    assert [e.value for e in at.error] == ["理由（メモ）を入力してください"]
+    with db.connect(sample_path) as con:
+        assert con.execute("SELECT status FROM billing").fetchall() == [("paid",)]
+        assert con.execute(
+            "SELECT status, resolved_by FROM reconciliation ORDER BY item_id"
+        ).fetchall() == [("applied", "hq"), ("open", None)]
