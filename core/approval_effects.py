@@ -25,7 +25,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import db
+from core import billing, db
 from core.config import Config
 
 # SAJ qualification → fee category of 資格登録料 (seed 003); certified instructors pay their own fee
@@ -39,7 +39,7 @@ COMPETITOR_LABELS = {
     "fis_alpine": "FIS競技者登録料 アルペン",
 }
 CONTACT = ("email", "phone", "postal_code", "prefecture", "address")
-JPTEC_INSTRUCTOR_ITEMS = "('jptec_instructor_new', 'jptec_instructor_renewal')"
+JPTEC_INSTRUCTOR_ITEMS = str(billing.JPTEC_INSTRUCTOR_ITEMS)  # an SQL list of the codes
 HELD = "('active', 'renewed', 'renewal_open')"
 RETURNABLE = "('active', 'renewed', 'renewal_open', 'suspended')"
 

@@ -16,16 +16,20 @@ import polars as pl
 
 from core.config import Config
 
-# The calendar relation covers these years; SLA questions outside them are refused.
-FIRST_YEAR = 2000
-LAST_YEAR = 2045
+# The calendar relation covers this many years before the day asked about, and one after:
+# an application waiting longer than that has no SLA deadline left to compute.
+YEARS_BACK = 3
 
 
-@lru_cache(maxsize=1)
-def holidays() -> tuple[dt.date, ...]:
-    """Every national holiday (incl. substitute and citizens' holidays) of the covered years."""
-    found = jpholiday.between(dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31))
-    return tuple(day for day, _name in found)
+@lru_cache(maxsize=64)
+def _year_holidays(year: int) -> tuple[dt.date, ...]:
+    # jpholiday takes ~40 ms a year, so each year is computed once per process
+    return tuple(sorted({day for day, _name in jpholiday.year_holidays(year)}))
+
+
+def holidays(first_year: int, last_year: int) -> list[dt.date]:
+    """Every national holiday (incl. substitute and citizens' holidays) of the years."""
+    return [day for year in range(first_year, last_year + 1) for day in _year_holidays(year)]
 
 
 def closure(cfg: Config, scheme: str, on: dt.date) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -63,16 +67,18 @@ def add_business_days(cfg: Config, scheme: str, day: dt.date, n: int) -> dt.date
 
 
 def calendar_frame(cfg: Config, schemes: tuple[str, ...], on: dt.date) -> pl.DataFrame:
-    """One row per scheme and day of the covered years: (scheme, day, business, ordinal).
+    """One row per scheme and day from YEARS_BACK years before `on` to the end of the next
+    year: (scheme, day, business, ordinal).
 
     `ordinal` counts the scheme's business days up to and including the day, so the n-th
     business day after d is the business day whose ordinal is ordinal(d) + n. The closure is
     the one configured on `on`.
     """
-    days = pl.date_range(dt.date(FIRST_YEAR, 1, 1), dt.date(LAST_YEAR, 12, 31), eager=True)
+    first, last = on.year - YEARS_BACK, on.year + 1
+    days = pl.date_range(dt.date(first, 1, 1), dt.date(last, 12, 31), eager=True)
     base = pl.DataFrame({"day": days}).with_columns(
         md=pl.col("day").dt.month().cast(pl.Int32) * 100 + pl.col("day").dt.day().cast(pl.Int32),
-        workday=(pl.col("day").dt.weekday() <= 5) & ~pl.col("day").is_in(list(holidays())),
+        workday=(pl.col("day").dt.weekday() <= 5) & ~pl.col("day").is_in(holidays(first, last)),
     )
     parts = []
     for scheme in schemes:
