@@ -11,6 +11,7 @@ configuration in force on the date.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import json
@@ -23,6 +24,7 @@ import duckdb
 import polars as pl
 
 from core import audit, config, db
+from core.errors import ConflictError
 from core.members import ERASED_FIELDS
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "renewals"
@@ -283,10 +285,22 @@ def run(
             [as_of, ",".join(schemes), actor, json.dumps(counts), batch_id],
         ).fetchall()
         con.execute("COMMIT")
+    except duckdb.TransactionException as exc:
+        _rollback(con)
+        raise ConflictError(
+            "更新処理の実行中に同じ会員の入金・承認などが記録されました。"
+            "何も変更していません。もう一度実行してください。"
+        ) from exc
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     return RunResult(as_of, False, counts, int(row[0][0]), batch_id)
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back; a failed COMMIT has already ended the transaction."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
 
 
 def _apply(

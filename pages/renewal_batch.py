@@ -7,6 +7,7 @@ import polars as pl
 import streamlit as st
 
 from core import audit, renewals
+from core.errors import ConflictError
 from core.organizations import ALL_SCOPE
 from ui.auth import current_user
 from ui.data import connection, settings
@@ -88,12 +89,16 @@ if preview and preview[0] == as_of and preview[1] == tuple(chosen):
     total = sum(c["n"] for c in counts if c["outcome"] != "unchanged")
     st.checkbox(f"{total:,}件の資格に上記の変更を適用することを確認しました", key=CONFIRM)
     if st.button("更新処理を実行", type="primary", disabled=not st.session_state.get(CONFIRM)):
-        with connection() as con, st.spinner("実行しています…"):
-            result = renewals.run(con, as_of, schemes=tuple(chosen), actor=user.username)
-        st.session_state.pop(PREVIEW, None)
-        st.session_state.pop(CONFIRM, None)
-        changed = sum(c["n"] for c in result.counts if c["outcome"] != "unchanged")
-        flash(f"更新処理を実行しました（実行番号 {result.run_id}、変更 {changed:,}件）。")
+        try:
+            with connection() as con, st.spinner("実行しています…"):
+                result = renewals.run(con, as_of, schemes=tuple(chosen), actor=user.username)
+        except ConflictError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.pop(PREVIEW, None)
+            st.session_state.pop(CONFIRM, None)
+            changed = sum(c["n"] for c in result.counts if c["outcome"] != "unchanged")
+            flash(f"更新処理を実行しました（実行番号 {result.run_id}、変更 {changed:,}件）。")
 
 st.subheader("実行履歴")
 with connection() as con:

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from core import payments, renewals
-from core.errors import PaymentConflict, PaymentRefused
+from core.errors import ConflictError, PaymentConflict, PaymentRefused
 
 from .test_billing import add_line
 
@@ -175,7 +175,7 @@ def test_a_payment_committed_while_the_batch_decides_makes_the_batch_roll_back(
         return decided
 
     monkeypatch.setattr(renewals, "decisions", decide_then_a_clerk_pays)
-    with pytest.raises(duckdb.TransactionException):
+    with pytest.raises(ConflictError, match="もう一度実行してください"):
         renewals.run(con, AS_OF, schemes=("jptec",))
     monkeypatch.undo()
     # the payment stands; the batch wrote nothing, so the paid fee did not invalidate
