@@ -3,7 +3,8 @@
 1. `python -m core demo --members 1000000` into bench/out/full.duckdb (time, peak memory);
 2. bench_import.py: a 1M-row CP932 members.csv; 3. bench_search.py; 4. bench_renew.py;
 5. bench_fees.py; 6. bench_payments.py: a 1M-row payments.csv; 7. bench_approvals.py:
-200,000 pending applications; 8. bench_documents.py; 9. bench_startup.py.
+200,000 pending applications; 8. bench_season_billing.py; 9. bench_documents.py;
+10. bench_startup.py.
 Numbers land in bench/out/results.json; copy them into bench/README.md with the machine.
 """
 
@@ -42,6 +43,7 @@ def main() -> None:
         "bench_fees.py",
         "bench_payments.py",
         "bench_approvals.py",
+        "bench_season_billing.py",
         "bench_documents.py",
         "bench_startup.py",
     )

@@ -7,15 +7,15 @@ At intake (`at_intake`, over temp table approval_ids):
 
 At each approval (`at_level`, over temp table approval_moves: acted_level, next_level):
 - SAJ prefecture approval of a season registration bills the qualified members' prefecture
-  difference (県連会費有資格者差額);
+  difference (県連会費有資格者差額; core.season_billing prices the season's lines);
 - the final approval: a new registration becomes a member with a new number; SAJ season
   registrations bill the yearly fee, one qualification fee per category held, insurance and
-  competitor registration, and a withdrawn member is active again; a transfer moves the member (and with it the qualifications); a
-  returned qualification is erased (SAJ) or returned, irreversibly; a suspension suspends;
-  an accepted non-card request puts the handling fee on the open instructor fee.
+  competitor registration, and a withdrawn member is active again; a transfer moves the
+  member (and with it the qualifications); a returned qualification is erased (SAJ) or
+  returned, irreversibly; a suspension suspends; an accepted non-card request puts the
+  handling fee in force on the approval day on the open instructor fee.
 
-Amounts come from the configuration in force on the approval day; every change writes audit
-rows with the approver as actor.
+Every change writes audit rows with the approver as actor.
 """
 
 from __future__ import annotations
@@ -23,24 +23,12 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import polars as pl
 
-from core import billing, db
+from core import billing, season_billing
 from core.config import Config
 
-# SAJ qualification → fee category of 資格登録料 (seed 003); certified instructors pay their own fee
-FEE_CATEGORY = {
-    "instructor": "education_instructor",
-    "examiner": "education_examiner",
-    "setter": "competition_setter",
-}
-COMPETITOR_LABELS = {
-    "saj_alpine": "SAJ競技者登録料 アルペン",
-    "fis_alpine": "FIS競技者登録料 アルペン",
-}
 CONTACT = ("email", "phone", "postal_code", "prefecture", "address")
 JPTEC_INSTRUCTOR_ITEMS = str(billing.JPTEC_INSTRUCTOR_ITEMS)  # an SQL list of the codes
-HELD = "('active', 'renewed', 'renewal_open')"
 RETURNABLE = "('active', 'renewed', 'renewal_open', 'suspended')"
 
 
@@ -129,83 +117,34 @@ def _non_card_requests(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.da
 def at_level(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime) -> None:
     """The effects of the approvals in approval_moves (see the module docstring)."""
     day = now.date()
-    _saj_prefecture_difference(con, cfg, day)
+    _saj_lines(con, cfg, "v.acted_level = 'prefecture'", "prefecture", day, actor)
     _new_members(con, cfg, actor, day)
-    _saj_season_lines(con, cfg, day)
+    _saj_lines(con, cfg, "v.next_level IS NULL", "national", day, actor)
     _reactivate(con, actor)
     _transfers(con, actor)
     _qualification_changes(con, actor)
     _non_card_fees(con, cfg, actor, day)
 
 
-def _fee_bands(cfg: Config, day: dt.date) -> pl.DataFrame:
-    labels = cfg.value("saj.categories", on=day)
-    return pl.DataFrame(
-        [
-            (code, int(cfg.value(f"saj.fee.{code}.saj", on=day)),
-             int(cfg.value(f"saj.fee.{code}.prefecture", on=day)), f"{label}会員会費")
-            for code, label in labels.items()
-        ],
-        schema={"category": pl.String, "saj_fee": pl.Int32, "prefecture_fee": pl.Int32,
-                "label": pl.String},
-        orient="row",
-    )  # fmt: skip
-
-
-def _insert_lines(con: duckdb.DuckDBPyConnection, select: str, day: dt.date,
-                  params: dict[str, object] | None = None) -> None:  # fmt: skip
-    """Billing lines from `select` (member_no, item, label, amount, qualification_id, season)."""
-    con.execute(
+def _saj_lines(con: duckdb.DuckDBPyConnection, cfg: Config, where: str, level: str,
+               day: dt.date, actor: str) -> None:  # fmt: skip
+    """The SAJ season lines due at `level` for the registrations just approved there."""
+    season_billing.saj_lines(
+        con,
+        cfg,
         f"""
-        INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
-                             tax_class, issued_on, due_on, status, qualification_id)
-        SELECT member_no, 'saj', item,
-               season || '年度 ' || label || ' ' || format('{{:,}}', amount) || '円',
-               amount, 0, 'out_of_scope', $day::DATE, ($day::DATE + INTERVAL 1 MONTH)::DATE,
-               'open', qualification_id
-        FROM ({select}) WHERE amount > 0
+        SELECT a.member_no, a.season, a.insurance_plan, a.competitor,
+               coalesce(m.category, 'general') AS category
+        FROM approval_moves v
+        JOIN applications a USING (application_id)
+        JOIN members m ON m.member_no = a.member_no
+        WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')
+          AND {where}
         """,
-        {"day": day, **(params or {})},
+        level=level,
+        issued_on=day,
+        actor=actor,
     )
-
-
-_REGISTRATIONS = """
-    SELECT a.application_id, a.member_no, a.season, a.insurance_plan, a.competitor,
-           coalesce(m.category, 'general') AS category
-    FROM approval_moves v
-    JOIN applications a USING (application_id)
-    JOIN members m ON m.member_no = a.member_no
-    WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')
-      AND {level}
-"""
-# Qualifications the member keeps this season: held, and no return applied for.
-_KEPT = f"""
-    SELECT q.qualification_id, q.member_no, q.qualification FROM qualifications q
-    WHERE q.scheme = 'saj' AND q.status IN {HELD}
-      AND NOT EXISTS (
-          SELECT 1 FROM applications r
-          WHERE r.member_no = q.member_no AND r.scheme = 'saj'
-            AND r.kind = 'qualification_return' AND r.qualification = q.qualification
-            AND r.status IN ('pending', 'sent_back', 'approved'))
-"""
-
-
-def _saj_prefecture_difference(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date) -> None:
-    with db.registered(con, fee_bands=_fee_bands(cfg, day)):
-        _insert_lines(
-            con,
-            f"""
-            SELECT r.member_no, 'saj_prefecture_qualified' AS item,
-                   '県連会費有資格者差額' AS label,
-                   greatest($total - f.prefecture_fee, 0) AS amount,
-                   NULL::BIGINT AS qualification_id, r.season
-            FROM ({_REGISTRATIONS.format(level="v.acted_level = 'prefecture'")}) r
-            JOIN fee_bands f USING (category)
-            WHERE r.member_no IN (SELECT member_no FROM ({_KEPT}))
-            """,
-            day,
-            {"total": int(cfg.value("saj.fee.qualified_prefecture_total", on=day))},
-        )
 
 
 def _new_members(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: dt.date) -> None:
@@ -258,59 +197,6 @@ def _new_members(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: d
         con.execute(
             "UPDATE applications AS a SET member_no = n.member_no FROM new_numbers n"
             " WHERE a.application_id = n.application_id"
-        )
-
-
-def _saj_season_lines(con: duckdb.DuckDBPyConnection, cfg: Config, day: dt.date) -> None:
-    """Yearly fee, qualification fees, insurance and competitor lines at SAJ's approval."""
-    final = _REGISTRATIONS.format(level="v.next_level IS NULL")
-    fee_labels = cfg.value("saj.fee.qualification_categories", on=day)
-    categories = pl.DataFrame(
-        [(q, f"資格登録料（{fee_labels[c]}）") for q, c in FEE_CATEGORY.items()],
-        schema={"qualification": pl.String, "label": pl.String},
-        orient="row",
-    )
-    plans = cfg.value("saj.insurance.plans", on=day)
-    extras = pl.DataFrame(
-        [(f"insurance:{code}", "saj_insurance", str(p["label"]), int(p["fee"]))
-         for code, p in plans.items()]
-        + [(f"competitor:{code}", "saj_competitor", label,
-            int(cfg.value(f"saj.fee.competitor.{code}", on=day)))
-           for code, label in COMPETITOR_LABELS.items()],
-        schema={"code": pl.String, "item": pl.String, "label": pl.String, "amount": pl.Int32},
-        orient="row",
-    )  # fmt: skip
-    with db.registered(
-        con, fee_bands=_fee_bands(cfg, day), qualification_labels=categories, extra_items=extras
-    ):
-        _insert_lines(
-            con,
-            f"""
-            SELECT r.member_no, 'saj_annual_fee' AS item, f.label,
-                   f.saj_fee + f.prefecture_fee AS amount, NULL::BIGINT AS qualification_id,
-                   r.season
-            FROM ({final}) r JOIN fee_bands f USING (category)
-            UNION ALL
-            SELECT r.member_no, 'saj_qualification_registration', l.label, $per_category,
-                   k.qualification_id, r.season
-            FROM ({final}) r JOIN ({_KEPT}) k USING (member_no)
-            JOIN qualification_labels l USING (qualification)
-            UNION ALL
-            SELECT r.member_no, 'saj_certified_instructor', '認定指導員登録料', $certified,
-                   k.qualification_id, r.season
-            FROM ({final}) r JOIN ({_KEPT}) k USING (member_no)
-            WHERE k.qualification = 'certified_instructor'
-            UNION ALL
-            SELECT r.member_no, e.item, e.label, e.amount, NULL, r.season
-            FROM ({final}) r
-            JOIN extra_items e
-              ON e.code = 'insurance:' || r.insurance_plan OR e.code = 'competitor:' || r.competitor
-            """,
-            day,
-            {
-                "per_category": int(cfg.value("saj.fee.qualification_registration", on=day)),
-                "certified": int(cfg.value("saj.fee.certified_instructor", on=day)),
-            },
         )
 
 

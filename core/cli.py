@@ -24,6 +24,7 @@ from core import (
     imports,
     intake_checks,
     renewals,
+    season_billing,
     users,
 )
 from core.errors import ConflictError, InputFileError, ValidationError
@@ -190,6 +191,34 @@ def check_intake(db_file: Path | None) -> None:
         f"checked {n:,} open applications: {row[0]:,} duplicate, {row[1]:,} same person"
         f" under another number, {row[2]:,} address problems"
     )
+
+
+@cli.command()
+@DB_OPTION
+@click.option("--season", type=int, required=True, help="the 年度 to bill, e.g. 2026")
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="the billing date of new lines (default today)",
+)
+@handled
+def bill(db_file: Path | None, season: int, on: dt.datetime | None) -> None:
+    """Write the SAJ season's lines every approved registration lacks; running it again adds none.
+
+    Example: python -m core bill --season 2026
+    """
+    day = on.date() if on else dt.date.today()
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        counts = season_billing.bill_season(
+            con, season, on=day, actor="cli:bill", cfg=config.current()
+        )
+    if not counts:
+        click.echo(f"season {season}: every approved registration has its lines; nothing added")
+    for item, n in counts.items():
+        click.echo(f"season {season}: {item} {n:,} lines")
 
 
 @cli.command()

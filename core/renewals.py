@@ -357,12 +357,12 @@ def _apply(
         con.execute(
             """
             INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
-                                 tax_class, issued_on, due_on, status, qualification_id)
+                                 tax_class, issued_on, due_on, status, qualification_id, season)
             SELECT member_no, scheme, fee_item, description, fee_amount, 0, 'out_of_scope',
-                   ?, (?::DATE + INTERVAL 1 MONTH)::DATE, 'open', qualification_id
+                   ?, (?::DATE + INTERVAL 1 MONTH)::DATE, 'open', qualification_id, ?
             FROM renewal_changes WHERE fee_item IS NOT NULL
             """,
-            [as_of, as_of],
+            [as_of, as_of, year],
         )
         con.execute(
             """

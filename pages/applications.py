@@ -7,10 +7,10 @@ import polars as pl
 import streamlit as st
 
 from core import application_forms, approval_queue, approvals, organizations
-from core.approval_effects import COMPETITOR_LABELS
 from core.config_settings import SCHEME_CODES
 from core.errors import ConflictError, ValidationError
 from core.imports.applications import REASONS, TEACHER_REASONS
+from core.season_billing import COMPETITOR_LABELS
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import column_config, flash, show_flash, table

@@ -44,9 +44,9 @@ _SQL = {
     ),
     "billing": (
         "billing_id, member_no, scheme, item, description, amount, handling_fee, issued_on,"
-        " due_on, paid_on, status, qualification_id, payment_id",
+        " due_on, paid_on, status, qualification_id, payment_id, season",
         f"billing_id, {_MEMBER_NO}, ?, item, description, amount, handling_fee, issued_on,"
-        " due_on, paid_on, status, qualification_id, payment_id",
+        " due_on, paid_on, status, qualification_id, payment_id, fy",
     ),
 }
 
