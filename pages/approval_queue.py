@@ -34,26 +34,29 @@ st.caption(
 )
 show_flash()
 
-cols = st.columns([2, 2, 2, 2, 1])
-scheme = cols[0].selectbox(
+approver = user.role == "approver"  # an approver's level is their organisation's: no choice
+cols = iter(st.columns([2, 2, 2, 1] if approver else [2, 2, 2, 2, 1]))
+scheme = next(cols).selectbox(
     "制度", [ANY, *SCHEME_CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
     key=SCHEME,
 )  # fmt: skip
-kind = cols[1].selectbox(
+kind = next(cols).selectbox(
     "申請の種類", [ANY, *approvals.KINDS], format_func=lambda k: approvals.KINDS.get(k, k), key=KIND
 )
 level = (
-    cols[2].selectbox(
+    ANY
+    if approver
+    else next(cols).selectbox(
         "段階",
         [ANY, *approvals.LEVELS],
         format_func=lambda k: approvals.LEVELS.get(k, k),
         key=LEVEL,
     )
-    if user.role != "approver"
-    else ANY
 )
-flag = cols[3].selectbox("確認事項", [ANY, *FLAGS], format_func=lambda k: FLAGS.get(k, k), key=FLAG)
-min_hours = cols[4].number_input("待ち時間（時間以上）", min_value=0, step=12, key=MIN_HOURS)
+flag = next(cols).selectbox(
+    "確認事項", [ANY, *FLAGS], format_func=lambda k: FLAGS.get(k, k), key=FLAG
+)
+min_hours = next(cols).number_input("待ち時間（時間以上）", min_value=0, step=12, key=MIN_HOURS)
 filters = QueueFilter(
     scheme=None if scheme == ANY else scheme,
     kind=None if kind == ANY else kind,

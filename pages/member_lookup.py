@@ -6,7 +6,18 @@ import functools
 import polars as pl
 import streamlit as st
 
-from core import audit, db, documents, explanations, members, organizations, renewals, text
+from core import (
+    approval_queue,
+    approvals,
+    audit,
+    db,
+    documents,
+    explanations,
+    members,
+    organizations,
+    renewals,
+    text,
+)
 from core.config_settings import SCHEME_CODES
 from core.errors import ConflictError, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
@@ -157,6 +168,7 @@ with connection() as con:
     done = members.activities(con, member_no)
     bills = members.billing(con, member_no)
     history = audit.member_history(con, member_no)
+    applied = approval_queue.member_applications(con, member_no)
     explained = renewals.explain(con, member_no, dt.date.today())
     chain = organizations.ancestors(con, record["org_code"])
 
@@ -175,6 +187,7 @@ tabs = st.tabs(
         f"資格（{held.height}）",
         f"実績（{done.height}）",
         f"請求（{bills.height}）",
+        f"申請（{applied.height}）",
         f"変更履歴（{history.height}）",
     ]
 )
@@ -334,6 +347,22 @@ with tabs[3]:
                 )
 
 with tabs[4]:
+    if applied.is_empty():
+        st.info("申請はありません。")
+    else:
+        table(
+            applied.with_columns(
+                pl.col("kind").replace_strict(approvals.KINDS, default=pl.col("kind")),
+                pl.col("status").replace_strict(approvals.STATUSES, default=pl.col("status")),
+                pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")),
+                pl.col("entered_by").replace_strict(
+                    approvals.ENTERED_BY, default=pl.col("entered_by")
+                ),
+            )
+        )
+        st.caption("申請の履歴は「申請入力・差戻し対応」の「申請の照会」で申請番号から開けます。")
+
+with tabs[5]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:

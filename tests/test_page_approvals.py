@@ -128,3 +128,12 @@ def test_sla_view_counts_what_waited_each_day(sample_path):
     at = open_page(logged_in("admin"), "approval_sla")
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["承認待ち（最終日）"] == "1 件"
+
+
+def test_the_member_page_lists_the_members_applications(sample_path):
+    with db.connect(sample_path) as con:
+        apply(con, member_no="A0000001", **SEASON)
+    at = open_page(logged_in("hq"), "member_lookup", member="A0000001")
+    assert not at.exception
+    assert "申請（1）" in [t.label for t in at.tabs]
+    assert "承認待ち" in list(at.dataframe[-2].value["status"])
