@@ -153,3 +153,17 @@ def fee_expression(
                 _terms_expr(terms, pl.col(amount))
             )
     return chain.otherwise(pl.lit(0, pl.Int64)).cast(pl.Int64)
+
+
+def tax_classes(on: dt.date, cfg: config.Config | None = None) -> pl.DataFrame:
+    """(scheme, item, tax_class) as configured on `on` (`<scheme>.tax_classes`); an item
+    not listed is out of scope (不課税). Joined by code that writes billing lines."""
+    settings = cfg or config.current()
+    rows = [
+        (scheme, item, tax)
+        for scheme in config.SCHEME_CODES
+        for item, tax in settings.value(f"{scheme}.tax_classes", on=on).items()
+    ]
+    return pl.DataFrame(
+        rows, schema={"scheme": pl.String, "item": pl.String, "tax_class": pl.String}, orient="row"
+    )

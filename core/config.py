@@ -26,6 +26,9 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _REGISTRATION_NO = re.compile(r"^T\d{13}$")
 
 
+TAX_CLASSES = ("taxable", "non_taxable", "out_of_scope")  # 課税 / 非課税 / 不課税
+
+
 class ConfigError(ValueError):
     """A configuration file breaks a declaration; the message names the file and the key."""
 
@@ -174,6 +177,16 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
         for code, label in raw.items():
             if not isinstance(label, str) or not label:
                 raise ConfigError(f"{where}: {setting.key}.{code}: expected a label, got {label!r}")
+        return dict(raw)
+    if kind == "tax_classes":  # billing item code -> taxable | non_taxable | out_of_scope
+        if not isinstance(raw, dict):
+            raise fail("a table of item = tax class")
+        for code, tax in raw.items():
+            if tax not in TAX_CLASSES:
+                raise ConfigError(
+                    f"{where}: {setting.key}.{code}: expected one of {', '.join(TAX_CLASSES)},"
+                    f" got {tax!r}"
+                )
         return dict(raw)
     if kind == "labels":
         if not isinstance(raw, dict) or not raw:

@@ -7,8 +7,9 @@ every key (a test keeps the two in step).
 Types: int, decimal, str, bool, date, month_day ("MM-DD"), time ("HH:MM"), list
 (a list of strings), labels (a table code -> Japanese label), reasons (labels that may
 be empty: none allowed), bands (a list of {up_to, fee} in yen, ascending; may be empty),
-records (a table code -> table of the fields named in `fields`) and registration_no (an
-invoice registration number, "T" and 13 digits, or "" for none).
+records (a table code -> table of the fields named in `fields`), registration_no (an
+invoice registration number, "T" and 13 digits, or "" for none) and tax_classes (a table
+billing item -> taxable / non_taxable / out_of_scope).
 """
 
 from __future__ import annotations
@@ -67,6 +68,12 @@ SETTINGS: tuple[Setting, ...] = (
                 f"{code}.invoice_registration_no",
                 "registration_no",
                 "適格請求書発行事業者の登録番号（T＋13桁、空欄なら未登録：請求書・領収書は簡易な様式）",
+            ),
+            S(
+                f"{code}.tax_classes",
+                "tax_classes",
+                "請求項目ごとの消費税区分（taxable 課税 / non_taxable 非課税 / out_of_scope 不課税）。"
+                "記載のない項目は不課税",
             ),
             S(
                 f"{code}.refund_reasons",

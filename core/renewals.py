@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from core import audit, config, db
+from core import audit, billing, config, db
 from core.errors import ConflictError
 from core.members import ERASED_FIELDS
 
@@ -354,16 +354,21 @@ def _apply(
             FROM renewal_changes c WHERE q.qualification_id = c.qualification_id
             """
         )
-        con.execute(
-            """
-            INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
-                                 tax_class, issued_on, due_on, status, qualification_id, season)
-            SELECT member_no, scheme, fee_item, description, fee_amount, 0, 'out_of_scope',
-                   ?, (?::DATE + INTERVAL 1 MONTH)::DATE, 'open', qualification_id, ?
-            FROM renewal_changes WHERE fee_item IS NOT NULL
-            """,
-            [as_of, as_of, year],
-        )
+        with db.registered(con, item_tax=billing.tax_classes(as_of)):
+            con.execute(
+                """
+                INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
+                                     tax_class, issued_on, due_on, status, qualification_id,
+                                     season)
+                SELECT c.member_no, c.scheme, c.fee_item, c.description, c.fee_amount, 0,
+                       coalesce(t.tax_class, 'out_of_scope'), ?,
+                       (?::DATE + INTERVAL 1 MONTH)::DATE, 'open', c.qualification_id, ?
+                FROM renewal_changes c
+                LEFT JOIN item_tax t ON t.scheme = c.scheme AND t.item = c.fee_item
+                WHERE c.fee_item IS NOT NULL
+                """,
+                [as_of, as_of, year],
+            )
         con.execute(
             """
             INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,

@@ -22,7 +22,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import audit, db
+from core import audit, billing, db
 from core.config import Config
 
 # SAJ qualification → fee category of 資格登録料; certified instructors pay their own fee
@@ -177,18 +177,19 @@ def saj_lines(
     if not written or not written[0]:
         return 0
     before = db.one(con, "SELECT coalesce(max(billing_id), 0) FROM billing")
-    con.execute(
-        """
-        INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
-                             tax_class, issued_on, due_on, status, qualification_id, season)
-        SELECT member_no, 'saj', item,
-               season || '年度 ' || label || ' ' || format('{:,}', amount) || '円',
-               amount, 0, 'out_of_scope', $day::DATE, ($day::DATE + INTERVAL 1 MONTH)::DATE,
-               'open', qualification_id, season
-        FROM new_lines
-        """,
-        {"day": issued_on},
-    )
+    with db.registered(con, item_tax=billing.tax_classes(issued_on, cfg)):
+        con.execute(
+            """
+            INSERT INTO billing (member_no, scheme, item, description, amount, handling_fee,
+                                 tax_class, issued_on, due_on, status, qualification_id, season)
+            SELECT l.member_no, 'saj', l.item,
+                   l.season || '年度 ' || l.label || ' ' || format('{:,}', l.amount) || '円',
+                   l.amount, 0, coalesce(t.tax_class, 'out_of_scope'), $day::DATE,
+                   ($day::DATE + INTERVAL 1 MONTH)::DATE, 'open', l.qualification_id, l.season
+            FROM new_lines l LEFT JOIN item_tax t ON t.scheme = 'saj' AND t.item = l.item
+            """,
+            {"day": issued_on},
+        )
     # ids come from a sequence: this transaction's new lines are the ones above the old maximum
     con.execute(
         "CREATE OR REPLACE TEMP TABLE billed AS SELECT billing_id, member_no, item FROM billing"

@@ -349,8 +349,8 @@ def test_itc_application_with_enough_points_opens_the_21600_yen_fee(world):
     q = world.decision(m, D(2017, 4, 10))
     assert (q["decision"], q["effective_on"]) == ("open_fee", "2017-04-10")
     renewals.run(world.con, D(2017, 4, 10))
-    assert world.con.execute("SELECT item, amount, status FROM billing").fetchall() == [
-        ("itc_renewal", 21600, "open")
+    assert world.con.execute("SELECT item, amount, status, tax_class FROM billing").fetchall() == [
+        ("itc_renewal", 21600, "open", "taxable")  # 21,600 yen tax included
     ]
     world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2017-04-12'")
     q = world.decision(m, D(2017, 5, 2))

@@ -103,3 +103,10 @@ def test_cli_bill_reports_per_item_and_then_nothing(sample_path):
     assert "season 2026: saj_annual_fee 1 lines" in first.output
     again = runner.invoke(cli, ["bill", "--season", "2026", "--db", str(sample_path)])
     assert "nothing added" in again.output
+
+
+def test_each_line_takes_its_items_tax_class_from_the_configuration(sample):
+    approved_registration(sample, "A0000002", insurance_plan="basic")
+    bill(sample)
+    classes = dict(sample.execute("SELECT item, tax_class FROM billing").fetchall())
+    assert classes == {"saj_annual_fee": "out_of_scope", "saj_insurance": "non_taxable"}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
-from core import config, db
+from core import billing, config, db
 from core.config import Config
 from core.db import transaction
 from core.demo import applications as open_applications
@@ -145,6 +145,11 @@ def build_demo(
         ids.finish()
         counts["applications"] = _season_registrations(con, cfg, on)
         open_applications.build(con, cfg, on, seed)
+        with db.registered(con, item_tax=billing.tax_classes(on, cfg)):
+            con.execute(
+                "UPDATE billing AS b SET tax_class = t.tax_class FROM item_tax t"
+                " WHERE b.scheme = t.scheme AND b.item = t.item"
+            )
         # approvals in the intake add billing lines and steps: count what the tables hold
         counts = {table: db.table_count(con, table) for table in DEMO_TABLES}
         batch = f"demo-{uuid.uuid4().hex[:12]}"
