@@ -10,7 +10,8 @@ At each approval (`at_level`, over temp table approval_moves: acted_level, next_
   difference (県連会費有資格者差額; core.season_billing prices the season's lines);
 - the final approval: a new registration becomes a member with a new number; SAJ season
   registrations bill the yearly fee, one qualification fee per category held, insurance and
-  competitor registration, and a withdrawn member is active again; a transfer moves the
+  competitor registration, and a withdrawn member is active again; a competitor
+  registration added later in the season bills its fee; a transfer moves the
   member (and with it the qualifications); a returned qualification is erased (SAJ) or
   returned, irreversibly; a suspension suspends; an accepted non-card request puts the
   handling fee in force on the approval day on the open instructor fee.
@@ -120,6 +121,7 @@ def at_level(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt
     _saj_lines(con, cfg, "v.acted_level = 'prefecture'", "prefecture", day, actor)
     _new_members(con, cfg, actor, day)
     _saj_lines(con, cfg, "v.next_level IS NULL", "national", day, actor)
+    _saj_lines(con, cfg, "v.next_level IS NULL", "competitor", day, actor)
     _reactivate(con, actor)
     _transfers(con, actor)
     _qualification_changes(con, actor)
@@ -138,8 +140,12 @@ def _saj_lines(con: duckdb.DuckDBPyConnection, cfg: Config, where: str, level: s
         FROM approval_moves v
         JOIN applications a USING (application_id)
         JOIN members m ON m.member_no = a.member_no
-        WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')
-          AND {where}
+        WHERE a.scheme = 'saj' AND {where}
+          AND a.kind IN {
+            "('competitor_registration')"
+            if level == "competitor"
+            else "('season_registration', 'new_registration')"
+        }
         """,
         level=level,
         issued_on=day,

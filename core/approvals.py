@@ -44,6 +44,7 @@ KINDS = {
     "suspension": "休止",
     "non_card_payment": "カード以外の納入申請",
     "information_change": "登録情報変更",
+    "competitor_registration": "競技者登録（追加）",
     "exemption": "更新免除",
 }
 STATUSES = {

@@ -139,6 +139,12 @@ _LINES = {
           ON i.season = r.season
          AND (i.code = 'insurance:' || r.insurance_plan OR i.code = 'competitor:' || r.competitor)
     """,
+    # competitor registration added later in the season (the only change SAJ allows then)
+    "competitor": """
+        SELECT r.member_no, i.item, i.label, i.amount, NULL::BIGINT AS qualification_id, r.season
+        FROM registrations r
+        JOIN season_items i ON i.season = r.season AND i.code = 'competitor:' || r.competitor
+    """,
 }
 
 

@@ -156,7 +156,8 @@ with new_tab:
             values["phone"] = place[3].text_input("電話番号")
         else:
             values["member_no"] = st.text_input(FIELD_LABELS["member_no"])
-        if kind in ("season_registration", "new_registration", "transfer", "qualification_return"):
+        if kind in ("season_registration", "new_registration", "transfer", "qualification_return",
+                    "competitor_registration"):  # fmt: skip
             values["season"] = st.number_input(
                 "年度", min_value=1990, max_value=2100, value=season_now(scheme), step=1
             )
@@ -194,6 +195,13 @@ with new_tab:
             values["competitor"] = extras[1].selectbox(
                 "競技者登録", [NONE, *COMPETITOR_LABELS], format_func=lambda c: COMPETITOR_LABELS.get(c, "なし")
             )  # fmt: skip
+        if kind == "competitor_registration":
+            st.caption(
+                "競技者登録はSAJ承認後もシーズン中に追加できます（登録料はSAJ承認時に請求）。"
+            )
+            values["competitor"] = st.selectbox(
+                "競技者登録", list(COMPETITOR_LABELS), format_func=COMPETITOR_LABELS.get
+            )
         values["note"] = st.text_area("備考")
         if st.form_submit_button("申請を登録", type="primary"):
             try:

@@ -453,3 +453,19 @@ def test_non_card_fee_goes_on_the_latest_open_line_once_and_is_audited(sample):
         " AND field = 'handling_fee'"
     ).fetchall()
     assert audited == [("0", "700")]
+
+
+def test_competitor_registration_can_be_added_after_saj_approval_and_bills_only_its_fee(sample):
+    walk(sample, apply(sample, member_no="A0000002", **SEASON))
+    before = lines(sample, "A0000002")
+    app = apply(sample, member_no="A0000002", scheme="saj", kind="competitor_registration",
+                season="2026", competitor="fis_alpine")  # fmt: skip
+    walk(sample, app)
+    assert lines(sample, "A0000002") == {**before, "saj_competitor": [5000]}
+
+
+def test_competitor_registration_needs_the_seasons_registration(sample):
+    with pytest.raises(ValidationError) as caught:
+        apply(sample, member_no="A0000002", scheme="saj", kind="competitor_registration",
+              season="2026", competitor="saj_alpine")  # fmt: skip
+    assert "会員登録があるSAJ会員だけ" in caught.value.errors["kind"]

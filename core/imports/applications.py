@@ -100,7 +100,7 @@ def _checks(
     orgs = db.frame(con, "SELECT org_code, root_code, kind FROM organizations")
     member_orgs = _member_orgs(con, frame)
     held = _held(con, frame)
-    open_registrations = _open_registrations(con, frame)
+    open_registrations = _registrations(con, frame, ("pending", "sent_back"))
     roots = pl.DataFrame(
         {
             "scheme": list(SCHEME_CODES),
@@ -139,6 +139,9 @@ def _checks(
             pl.struct("member_no", pl.col("season_parsed").alias("season"))
             .is_in(open_registrations.to_struct().implode())
             .alias("registration_open"),
+            pl.struct("member_no", pl.col("season_parsed").alias("season"))
+            .is_in(_registrations(con, frame, ("pending", "sent_back", "approved")).to_struct().implode())
+            .alias("registered_any"),
         )
     )  # fmt: skip
     in_file_registration = (
@@ -279,6 +282,21 @@ def _checks(
                 "kind",
             ),
         ),
+        Check(
+            "competitor",
+            (pl.col("kind") == "competitor_registration") & pl.col("competitor").is_null(),
+            "競技者登録には competitor（saj_alpine または fis_alpine）が必要です",
+        ),
+        Check(
+            "kind",
+            (pl.col("kind") == "competitor_registration")
+            & (
+                (pl.col("scheme") != "saj")
+                | pl.col("season_parsed").is_null()
+                | ~pl.col("registered_any")
+            ),
+            quoted("競技者登録の追加は、その年度の会員登録があるSAJ会員だけです", "kind"),
+        ),
         in_set("entered_by", tuple(approvals.ENTERED_BY), "entered_by"),
         in_set("insurance_plan", plans, "insurance_plan"),
         in_set("competitor", COMPETITOR, "competitor"),
@@ -315,16 +333,19 @@ def _held(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
         )
 
 
-def _open_registrations(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
-    """SAJ season registrations not yet approved by SAJ: (member_no, season)."""
+def _registrations(
+    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, statuses: tuple[str, ...]
+) -> pl.DataFrame:
+    """(member_no, season) of the file's members' SAJ season registrations in `statuses`."""
     keys = frame.select(pl.col("member_no").drop_nulls().unique())
     with db.registered(con, staged_keys=keys):
         return db.frame(
             con,
             "SELECT DISTINCT a.member_no, a.season FROM applications a"
             " JOIN staged_keys USING (member_no)"
-            " WHERE a.scheme = 'saj' AND a.kind = 'season_registration'"
-            " AND a.status IN ('pending', 'sent_back')",
+            " WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')"
+            " AND list_contains($statuses, a.status)",
+            {"statuses": list(statuses)},
         )
 
 
