@@ -220,8 +220,8 @@ def activities(con: duckdb.DuckDBPyConnection, member_no: str, limit: int = 500)
 def billing(con: duckdb.DuckDBPyConnection, member_no: str) -> pl.DataFrame:
     return db.frame(
         con,
-        "SELECT issued_on, scheme, item, description, amount, handling_fee, due_on, paid_on,"
-        " status FROM billing WHERE member_no = ? ORDER BY issued_on DESC",
+        "SELECT billing_id, issued_on, scheme, item, description, amount, handling_fee, due_on,"
+        " paid_on, status FROM billing WHERE member_no = ? ORDER BY issued_on DESC, billing_id",
         [member_no],
     )
 

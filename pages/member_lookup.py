@@ -15,11 +15,12 @@ from core import (
     explanations,
     members,
     organizations,
+    refunds,
     renewals,
     text,
 )
 from core.config_settings import SCHEME_CODES
-from core.errors import ConflictError, ValidationError
+from core.errors import ConflictError, PaymentRefused, ValidationError
 from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, lease, settings
@@ -345,6 +346,42 @@ with tabs[3]:
                     on_click="ignore",
                     key=f"document_{kind}",
                 )
+
+    paid_lines = bills.filter(pl.col("status") == "paid")
+    if user.may_correct and not paid_lines.is_empty():
+        with st.expander("入金済みの明細を返金する"):
+            choices = {
+                r["billing_id"]: f"{r['description']}（{r['amount'] + r['handling_fee']:,}円・"
+                f"入金日 {r['paid_on']:%Y/%m/%d}）"
+                for r in paid_lines.iter_rows(named=True)
+            }
+            line_id = st.selectbox(
+                "明細", list(choices), format_func=choices.get, key="refund_line"
+            )
+            line = paid_lines.filter(pl.col("billing_id") == line_id).row(0, named=True)
+            allowed = refunds.reasons(line["scheme"], dt.date.today())
+            if not allowed:
+                st.info(f"{cfg.scheme_name(line['scheme'])}では入金後の返金はできません。")
+            else:
+                with st.form("refund_form"):
+                    reason = st.selectbox("返金の事由", list(allowed), format_func=allowed.get)
+                    note = st.text_input("メモ（返金方法・連絡内容など）")
+                    if st.form_submit_button("返金を記録"):
+                        try:
+                            with connection() as con:
+                                refunds.refund_line(
+                                    con,
+                                    int(line_id),
+                                    reason=reason,
+                                    on=dt.date.today(),
+                                    actor=user.username,
+                                    note=note.strip() or None,
+                                )
+                        except PaymentRefused as exc:
+                            st.error(exc.ja)
+                        else:
+                            flash(f"返金を記録しました（{choices[line_id]}・{allowed[reason]}）。")
+                            st.rerun()
 
 with tabs[4]:
     if applied.is_empty():

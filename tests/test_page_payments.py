@@ -1,4 +1,4 @@
-"""The まとめて支払い and 入金消込 pages with AppTest: select lines, record, refuse, resolve."""
+"""The まとめて支払い and 入金消込 pages and refunds on the member page, with AppTest."""
 
 import datetime as dt
 
@@ -136,3 +136,29 @@ def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, 
         assert con.execute(
             "SELECT status, resolved_by FROM reconciliation ORDER BY item_id"
         ).fetchall() == [("applied", "hq"), ("open", None)]
+
+
+def test_staff_refund_a_double_payment_and_saj_refuses_refunds(sample_path):
+    with db.connect(sample_path) as con:
+        con.execute(
+            "INSERT INTO payments (payment_id, member_no, scheme, amount, method, paid_on,"
+            " reference) VALUES (900, 'J0000001', 'jptec', 2000, 'card', '2026-11-02', 'R-900')"
+        )
+        con.execute(
+            "INSERT INTO billing (member_no, scheme, item, description, amount, issued_on,"
+            " paid_on, status, payment_id) VALUES ('J0000001', 'jptec',"
+            " 'jptec_instructor_renewal', '2026年度 更新会費 2,000円', 2000, '2026-11-01',"
+            " '2026-11-02', 'paid', 900), ('A0000001', 'saj', 'saj_annual_fee',"
+            " '2026年度 一般会員会費 3,500円', 3500, '2026-11-01', '2026-11-02', 'paid', 900)"
+        )
+    at = open_page(logged_in("hq"), "member_lookup", member="J0000001")
+    next(b for b in at.button if b.label == "返金を記録").click()
+    at.run()
+    assert not at.exception
+    assert any("返金を記録しました" in s.value for s in at.success)
+    saj = open_page(logged_in("hq"), "member_lookup", member="A0000001")
+    assert any("入金後の返金はできません" in i.value for i in saj.info)
+    with db.connect(sample_path) as con:
+        assert db.one(con, "SELECT status FROM billing WHERE member_no = 'J0000001'") == (
+            "refunded",
+        )
