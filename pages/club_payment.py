@@ -1,11 +1,12 @@
 """まとめて支払い: a club (or any organisation in scope) pays many members' open lines at once."""
 
 import datetime as dt
+import functools
 
 import polars as pl
 import streamlit as st
 
-from core import billing, organizations, payments
+from core import billing, documents, organizations, payments
 from core.errors import PaymentConflict, PaymentRefused
 from ui.auth import current_user
 from ui.data import connection, settings
@@ -41,6 +42,7 @@ if org is None:
     st.info("担当範囲に組織がありません。")
     st.stop()
 
+
 with connection() as con:
     months = payments.open_months(con, org)
 chosen_months = st.multiselect(
@@ -54,6 +56,27 @@ with connection() as con:
 if lines.is_empty():
     st.info("この組織に未納の明細はありません。")
     st.stop()
+
+
+def batch_pdf(org_code: str) -> bytes:
+    """The organisation's invoices in one PDF (cover page and one invoice per member)."""
+    with connection() as con:
+        try:
+            return documents.club_batch(con, org_code, "invoice").pdf
+        except documents.NothingToIssue:
+            return b""
+
+
+if orgs.filter(pl.col("org_code") == org)["kind"].to_list() == ["club"]:
+    st.download_button(
+        "このクラブの請求書を一括でPDFにする（表紙と会員ごとの請求書）",
+        data=functools.partial(batch_pdf, org),  # made only when clicked
+        file_name=f"請求書一括_{org}_{dt.date.today():%Y%m%d}.pdf",
+        mime="application/pdf",
+        on_click="ignore",
+        key="pay_batch_pdf",
+    )
+
 
 st.subheader(f"未納の明細（{lines.height:,}件）")
 if lines.height >= LIMIT:

@@ -134,8 +134,9 @@ def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, 
     with db.connect(sample_path) as con:
         assert con.execute("SELECT status FROM billing").fetchall() == [("paid",)]
         assert con.execute(
-            "SELECT status, resolved_by FROM reconciliation ORDER BY item_id"
-        ).fetchall() == [("applied", "hq"), ("open", None)]
+            "SELECT p.reference, r.status, r.resolved_by FROM reconciliation r"
+            " JOIN payments p USING (payment_id) ORDER BY p.reference"
+        ).fetchall() == [("NOBODY-1", "open", None), ("UNDER-1", "applied", "hq")]
 
 
 def test_staff_refund_a_double_payment_and_saj_refuses_refunds(sample_path):
