@@ -59,11 +59,35 @@ def sla_rules(cfg: Config, on: dt.date) -> pl.DataFrame:
     )  # fmt: skip
 
 
+def sla_deadlines(cfg: Config, on: dt.date) -> pl.DataFrame:
+    """(scheme, level, day, hours, due_day): for an application arriving at a level on `day`,
+    either the hours it has from its arrival or the last day it has (the n-th business day
+    after `day`). One relation for every query that asks for a deadline."""
+    calendar = business_days.calendar_frame(cfg, SCHEME_CODES, on)
+    rules = sla_rules(cfg, on)
+    by_hours = rules.filter(pl.col("hours").is_not_null()).join(
+        calendar.select("scheme", "day"), on="scheme"
+    )
+    business = calendar.filter("business").select(
+        "scheme", pl.col("ordinal").alias("due_ordinal"), pl.col("day").alias("due_day")
+    )
+    by_days = (
+        rules.filter(pl.col("business_days").is_not_null())
+        .join(calendar.select("scheme", "day", "ordinal"), on="scheme")
+        .with_columns(due_ordinal=pl.col("ordinal") + pl.col("business_days"))
+        .join(business, on=["scheme", "due_ordinal"], how="left")
+    )
+    return pl.concat(
+        [
+            by_hours.select("scheme", "level", "day", "hours", due_day=pl.lit(None, pl.Date)),
+            by_days.select("scheme", "level", "day", "hours", "due_day"),
+        ]
+    )
+
+
 @contextmanager
 def _sla_relations(con: duckdb.DuckDBPyConnection, on: dt.date) -> Iterator[None]:
-    cfg = config.current()
-    calendar = business_days.calendar_frame(cfg, SCHEME_CODES, on)
-    with db.registered(con, sla_rules=sla_rules(cfg, on), business_calendar=calendar):
+    with db.registered(con, sla_deadlines=sla_deadlines(config.current(), on)):
         yield
 
 

@@ -1,5 +1,9 @@
 """承認待ち: the applications waiting at the user's level and subtree; approve many, send back one."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
+import duckdb
 import polars as pl
 import streamlit as st
 
@@ -22,6 +26,7 @@ APPROVE = "queue_approve"
 REASON = "queue_send_back_reason"
 NOTE = "queue_send_back_note"
 ANY = "（すべて）"
+T = TypeVar("T")
 
 user: CurrentUser = current_user()
 cfg = settings()
@@ -123,9 +128,16 @@ picked = [rows.row(i, named=True) for i in event.selection.rows]  # type: ignore
 downloads(shown, "承認待ち", "queue_download")
 
 
-def next_round(message: str) -> None:
+def act(action: Callable[[duckdb.DuckDBPyConnection], T], message: Callable[[T], str]) -> None:
+    """Run an approver's action; words for what went wrong, or a fresh grid and the result."""
+    try:
+        with connection() as con:
+            result = action(con)
+    except (ConflictError, ValidationError, PermissionError) as exc:
+        st.error(str(exc))
+        return
     st.session_state[GRID_ROUND] = st.session_state.get(GRID_ROUND, 0) + 1
-    flash(message)
+    flash(message(result))
     st.rerun()
 
 
@@ -137,22 +149,19 @@ if may_approve:
         key=APPROVE,
         help="選んだ申請をまとめて承認します（1件でも処理できなければ何も承認しません）。",
     ):
-        try:
-            with connection() as con:
-                done = approvals.approve(
-                    con,
-                    [(r["application_id"], r["version"]) for r in picked],
-                    role=user.role,
-                    scope=user.scope,
-                    actor=user.username,
-                )
-        except (ConflictError, ValidationError, PermissionError) as exc:
-            st.error(str(exc))
-        else:
-            next_round(
+        act(
+            lambda con: approvals.approve(
+                con,
+                [(r["application_id"], r["version"]) for r in picked],
+                role=user.role,
+                scope=user.scope,
+                actor=user.username,
+            ),
+            lambda done: (
                 f"{len(picked):,} 件を承認しました（次の段階へ {done['advanced']:,} 件、"
                 f"承認完了 {done['approved']:,} 件）。"
-            )
+            ),
+        )
 else:
     st.info("閲覧のみです。承認・差戻しは承認者と管理者が行います。")
 
@@ -228,21 +237,16 @@ if may_approve:
         reason = st.selectbox("差戻理由", list(reasons), format_func=reasons.get, key=REASON)
         note = st.text_area("メモ（申請者への連絡事項）", key=NOTE)
         if st.form_submit_button("差戻す"):
-            try:
-                with connection() as con:
-                    approvals.send_back(
-                        con,
-                        chosen["application_id"],
-                        chosen["version"],
-                        reason=reason,
-                        note=note,
-                        role=user.role,
-                        scope=user.scope,
-                        actor=user.username,
-                    )
-            except (ConflictError, ValidationError, PermissionError) as exc:
-                st.error(str(exc))
-            else:
-                next_round(
-                    f"申請 {chosen['application_ref']} を差戻しました（{reasons[reason]}）。"
-                )
+            act(
+                lambda con: approvals.send_back(
+                    con,
+                    chosen["application_id"],
+                    chosen["version"],
+                    reason=reason,
+                    note=note,
+                    role=user.role,
+                    scope=user.scope,
+                    actor=user.username,
+                ),
+                lambda _: f"申請 {chosen['application_ref']} を差戻しました（{reasons[reason]}）。",
+            )

@@ -311,42 +311,51 @@ def _skip(seen: pl.Series) -> pl.Expr:
     )
 
 
-def _member_orgs(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
+def _of_members(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    sql: str,
+    params: dict[str, object] | None = None,
+) -> pl.DataFrame:
+    """`sql` over `staged_keys`: the member numbers the file names."""
     keys = frame.select(pl.col("member_no").drop_nulls().unique())
     with db.registered(con, staged_keys=keys):
-        return db.frame(
-            con,
-            "SELECT m.member_no, m.org_code AS member_org FROM members m"
-            " JOIN staged_keys USING (member_no)",
-        )
+        return db.frame(con, sql, params)
+
+
+def _member_orgs(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
+    return _of_members(
+        con,
+        frame,
+        "SELECT m.member_no, m.org_code AS member_org FROM members m"
+        " JOIN staged_keys USING (member_no)",
+    )
 
 
 def _held(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.DataFrame:
     """(member_no, scheme, qualification) held in a state that can be returned or extended."""
-    keys = frame.select(pl.col("member_no").drop_nulls().unique())
-    with db.registered(con, staged_keys=keys):
-        return db.frame(
-            con,
-            "SELECT DISTINCT q.member_no, q.scheme, q.qualification FROM qualifications q"
-            " JOIN staged_keys USING (member_no)"
-            " WHERE q.status IN ('active', 'renewed', 'renewal_open', 'suspended')",
-        )
+    return _of_members(
+        con,
+        frame,
+        "SELECT DISTINCT q.member_no, q.scheme, q.qualification FROM qualifications q"
+        " JOIN staged_keys USING (member_no)"
+        " WHERE q.status IN ('active', 'renewed', 'renewal_open', 'suspended')",
+    )
 
 
 def _registrations(
     con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, statuses: tuple[str, ...]
 ) -> pl.DataFrame:
     """(member_no, season) of the file's members' SAJ season registrations in `statuses`."""
-    keys = frame.select(pl.col("member_no").drop_nulls().unique())
-    with db.registered(con, staged_keys=keys):
-        return db.frame(
-            con,
-            "SELECT DISTINCT a.member_no, a.season FROM applications a"
-            " JOIN staged_keys USING (member_no)"
-            " WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')"
-            " AND list_contains($statuses, a.status)",
-            {"statuses": list(statuses)},
-        )
+    return _of_members(
+        con,
+        frame,
+        "SELECT DISTINCT a.member_no, a.season FROM applications a"
+        " JOIN staged_keys USING (member_no)"
+        " WHERE a.scheme = 'saj' AND a.kind IN ('season_registration', 'new_registration')"
+        " AND list_contains($statuses, a.status)",
+        {"statuses": list(statuses)},
+    )
 
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:

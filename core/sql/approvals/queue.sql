@@ -1,9 +1,8 @@
 -- One row per open application (pending or sent back) waiting at a level the user may see,
 -- with who it is about, how long it has waited at its level, its SLA deadline and the intake
--- flags. The SLA rules (`sla_rules`: scheme, level, hours, business_days) and the business
--- calendar (`business_calendar`: scheme, day, business, ordinal) are registered relations.
--- A deadline in hours runs from the arrival at the level; one in business days ends with
--- the n-th business day after the day of arrival (翌営業日 for n = 1).
+-- flags. `sla_deadlines` (scheme, level, day of arrival, hours, due_day) is registered by
+-- core.approval_queue: a deadline in hours runs from the arrival at the level; one in
+-- business days ends with its due_day (翌営業日 for SAJ).
 WITH waiting AS (
     SELECT a.*
     FROM applications a
@@ -20,14 +19,10 @@ returns AS (
 
 deadline AS (
     SELECT w.application_id,
-           CASE WHEN r.hours IS NOT NULL THEN w.level_since + to_hours(r.hours)
-                WHEN r.business_days IS NOT NULL THEN c1.day::TIMESTAMP + INTERVAL 1 DAY
-           END AS due_at
+           coalesce(w.level_since + to_hours(d.hours), d.due_day + INTERVAL 1 DAY) AS due_at
     FROM waiting w
-    LEFT JOIN sla_rules r ON r.scheme = w.scheme AND r.level = w.level
-    LEFT JOIN business_calendar c0 ON c0.scheme = w.scheme AND c0.day = w.level_since::DATE
-    LEFT JOIN business_calendar c1
-      ON c1.scheme = w.scheme AND c1.business AND c1.ordinal = c0.ordinal + r.business_days
+    LEFT JOIN sla_deadlines d
+      ON d.scheme = w.scheme AND d.level = w.level AND d.day = w.level_since::DATE
     WHERE w.status = 'pending'
 ),
 

@@ -12,14 +12,10 @@ WITH steps AS (
 
 intervals AS (
     SELECT st.*,
-           CASE WHEN r.hours IS NOT NULL THEN st.since + to_hours(r.hours)
-                WHEN r.business_days IS NOT NULL THEN c1.day::TIMESTAMP + INTERVAL 1 DAY
-           END AS due_at
+           coalesce(st.since + to_hours(d.hours), d.due_day + INTERVAL 1 DAY) AS due_at
     FROM steps st
-    LEFT JOIN sla_rules r ON r.scheme = st.scheme AND r.level = st.level
-    LEFT JOIN business_calendar c0 ON c0.scheme = st.scheme AND c0.day = st.since::DATE
-    LEFT JOIN business_calendar c1
-      ON c1.scheme = st.scheme AND c1.business AND c1.ordinal = c0.ordinal + r.business_days
+    LEFT JOIN sla_deadlines d
+      ON d.scheme = st.scheme AND d.level = st.level AND d.day = st.since::DATE
     WHERE st.level IS NOT NULL
       AND st.org_code IN (SELECT org_code FROM organizations WHERE starts_with(path, $prefix))
       AND ($scheme IS NULL OR st.scheme = $scheme)
