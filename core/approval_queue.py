@@ -186,7 +186,8 @@ def sla_history(
     scheme: str | None = None,
     now: dt.datetime | None = None,
 ) -> pl.DataFrame:
-    """Per day, level and organisation: pending, median and p95 waiting hours, overdue."""
+    """Per day, level and organisation (and per day and level with org_code null): pending,
+    median and p95 waiting hours, overdue."""
     now = now or approvals.jst_now()
     with _sla_relations(con, now.date()):
         return db.frame(

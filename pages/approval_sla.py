@@ -53,11 +53,10 @@ if frame.is_empty():
 frame = frame.with_columns(
     pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")).alias("level")
 )
-by_level = frame.group_by("day", "level").agg(
-    pl.col("pending").sum(), pl.col("overdue").sum()
-).sort("day", "level")  # fmt: skip
+by_level = frame.filter(pl.col("org_code").is_null()).sort("day", "level")
+per_org = frame.filter(pl.col("org_code").is_not_null())
 latest_day = frame["day"].max()
-latest = frame.filter(pl.col("day") == latest_day)
+latest = per_org.filter(pl.col("day") == latest_day)
 
 cols = st.columns(3)
 cols[0].metric("承認待ち（最終日）", f"{int(latest['pending'].sum()):,} 件")
@@ -66,22 +65,36 @@ cols[2].metric(
     "待ち時間 95%点の最大（最終日）", f"{float(latest['p95_hours'].max() or 0):,.1f} 時間"
 )
 
-labels = {"day": "日付", "pending": "承認待ち（件）", "overdue": "期限超過（件）", "level": "段階"}
+labels = {
+    "day": "日付",
+    "pending": "承認待ち（件）",
+    "overdue": "期限超過（件）",
+    "level": "段階",
+    "p95_hours": "待ち時間 95%点（時間）",
+    "median_hours": "待ち時間 中央値（時間）",
+}
 st.plotly_chart(
     px.line(by_level, x="day", y="pending", color="level", markers=True, labels=labels,
             title="段階ごとの承認待ち件数（各日の終わり）"),
     width="stretch",
 )  # fmt: skip
-st.plotly_chart(
+left, right = st.columns(2)
+left.plotly_chart(
     px.bar(by_level, x="day", y="overdue", color="level", labels=labels,
            title="期限超過の件数"),
     width="stretch",
 )  # fmt: skip
+right.plotly_chart(
+    px.line(by_level, x="day", y=["median_hours", "p95_hours"], facet_row="level",
+            labels=labels, title="待ち時間（中央値と95%点）"),
+    width="stretch",
+)  # fmt: skip
 
 st.subheader(f"組織ごと（{latest_day:%Y年%-m月%-d日}）")
-per_org = latest.sort("overdue", "p95_hours", descending=True).select(
-    "level", "org_name", "pending", "median_hours", "p95_hours", "overdue"
+table(
+    latest.sort("overdue", "p95_hours", descending=True).select(
+        "level", "org_name", "pending", "median_hours", "p95_hours", "overdue"
+    )
 )
-table(per_org)
 downloads(frame.select("day", "level", "org_code", "org_name", "pending", "median_hours",
                        "p95_hours", "overdue"), "承認SLA", "sla_download")  # fmt: skip

@@ -282,3 +282,31 @@ def test_renewal_batch_counts_a_nationally_approved_registration(sample):
     frame = renewals.requirements(sample, D(2026, 11, 25), member_no="A0000002")
     membership = frame.filter(frame["qualification"] == "membership").row(0, named=True)
     assert membership["met"] and membership["decision"] == "none"
+
+
+def test_sla_history_counts_each_day_with_waiting_times_and_overdue(sample):
+    arrived = dt.datetime(2026, 11, 20, 9, 0)  # a Friday; Monday 23 Nov is a holiday
+    prefecture = at_level(sample, "A0000003", 1, arrived)
+    national = at_level(sample, "A0000002", 3, arrived)
+    sample.execute(  # both were submitted the day before they climbed
+        "UPDATE application_steps SET acted_at = '2026-11-19 09:00' WHERE action = 'submitted'"
+        " AND application_id IN (?, ?)",
+        [prefecture, national],
+    )
+    history = approval_queue.sla_history(
+        sample, scope="*", first=D(2026, 11, 20), last=D(2026, 11, 25),
+        now=dt.datetime(2026, 11, 25, 12, 0),
+    )  # fmt: skip
+    totals = {
+        (r["day"], r["level"]): (r["pending"], r["median_hours"], r["overdue"])
+        for r in history.filter(history["org_code"].is_null()).iter_rows(named=True)
+    }
+    assert totals[(D(2026, 11, 20), "prefecture")] == (1, 15.0, 0)
+    assert totals[(D(2026, 11, 21), "prefecture")] == (1, 39.0, 0)
+    assert totals[(D(2026, 11, 22), "prefecture")] == (1, 63.0, 1)  # 48 h ran out at 09:00
+    # SAJ: due by the end of the next business day after Friday: Tuesday 24 (23 is a holiday)
+    assert totals[(D(2026, 11, 23), "national")] == (1, 87.0, 0)
+    assert totals[(D(2026, 11, 24), "national")] == (1, 111.0, 0)
+    assert totals[(D(2026, 11, 25), "national")] == (1, 123.0, 1)  # at noon the next day
+    per_org = history.filter(history["org_code"] == "SAJ-22")
+    assert per_org["pending"].to_list() == [1] * 6

@@ -1,6 +1,7 @@
--- One row per day of [$from, $to], level and approving organisation: the applications waiting
--- there at the end of the day (or now, for today), their median and 95th-percentile waiting
--- time in hours and how many were past their SLA deadline. Rebuilt from application_steps:
+-- One row per day of [$from, $to], level and approving organisation, plus one per day and
+-- level for all its organisations together (org_code NULL): the applications waiting there at
+-- the end of the day (or now, for today), their median and 95th-percentile waiting time in
+-- hours and how many were past their SLA deadline. Rebuilt from application_steps:
 -- each step that leaves an application at a level opens an interval that the next step closes.
 WITH steps AS (
     SELECT s.application_id, a.scheme, s.next_level AS level, s.next_org_code AS org_code,
@@ -38,13 +39,13 @@ waiting AS (
 ),
 
 final AS (
-    SELECT w.day, w.level, w.org_code, o.name AS org_name, count(*) AS pending,
+    SELECT w.day, w.level, w.org_code, any_value(o.name) AS org_name, count(*) AS pending,
            round(median(w.hours), 1) AS median_hours,
            round(quantile_cont(w.hours, 0.95), 1) AS p95_hours,
            count(*) FILTER (WHERE w.overdue) AS overdue
     FROM waiting w
     LEFT JOIN organizations o ON o.org_code = w.org_code
-    GROUP BY ALL
+    GROUP BY GROUPING SETS ((w.day, w.level, w.org_code), (w.day, w.level))
 )
 
-SELECT * FROM final ORDER BY day, level, org_code
+SELECT * FROM final ORDER BY day, level, org_code NULLS FIRST
