@@ -16,6 +16,7 @@ from ui.widgets import downloads, table
 PERIOD = "sla_period"
 SCHEME = "sla_scheme"
 ANY = "（すべて）"
+ORDER = {"level": list(approvals.LEVELS.values())}  # the chain's order in legends
 
 user: CurrentUser = current_user()
 cfg = settings()
@@ -75,18 +76,18 @@ labels = {
 }
 st.plotly_chart(
     px.line(by_level, x="day", y="pending", color="level", markers=True, labels=labels,
-            title="段階ごとの承認待ち件数（各日の終わり）"),
+            category_orders=ORDER, title="段階ごとの承認待ち件数（各日の終わり）"),
     width="stretch",
 )  # fmt: skip
 left, right = st.columns(2)
 left.plotly_chart(
     px.bar(by_level, x="day", y="overdue", color="level", labels=labels,
-           title="期限超過の件数"),
+           category_orders=ORDER, title="期限超過の件数"),
     width="stretch",
 )  # fmt: skip
 right.plotly_chart(
-    px.line(by_level, x="day", y=["median_hours", "p95_hours"], facet_row="level",
-            labels=labels, title="待ち時間（中央値と95%点）"),
+    px.line(by_level, x="day", y="p95_hours", color="level", markers=True, labels=labels,
+            category_orders=ORDER, title="待ち時間の95%点（各日の終わり）"),
     width="stretch",
 )  # fmt: skip
 

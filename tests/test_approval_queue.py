@@ -242,6 +242,8 @@ def test_import_routes_each_row_and_reports_references_seen_before(sample, tmp_p
         ("Y1,J0000001,jptec,suspension,,2026-11-20 10:00,,provider,,illness,,", "qualification",
          "持っていません"),
         ("Y1,A0000001,saj,non_card_payment,,2026-11-20 10:00,,,,,,", "kind", "JPTECだけ"),
+        ("Y1,J0000001,jptec,season_registration,2026,2026-11-20 10:00,,,,,,", "kind",
+         "SAJとITCだけ"),
     ],
 )  # fmt: skip
 def test_bad_rows_name_file_line_and_column_and_nothing_is_written(

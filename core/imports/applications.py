@@ -45,6 +45,7 @@ NEEDS_REASON = ("extension", "postponement", "suspension", "exemption")
 # SAJ changes made only with the season's registration, fixed once SAJ approved it
 WITH_REGISTRATION = ("transfer", "qualification_return")
 COMPETITOR = ("saj_alpine", "fis_alpine")
+YEARLY = ("saj", "itc")  # schemes renewed by a yearly application (SAJ season, ITC window)
 MEMBER_COLUMNS = (
     "org_code", "family_name", "given_name", "family_name_kana", "given_name_kana",
     "birth_date", "email", "phone", "postal_code", "prefecture", "address", "category",
@@ -264,6 +265,11 @@ def _checks(
             "kind",
             (pl.col("kind") == "non_card_payment") & (pl.col("scheme") != "jptec"),
             quoted("カード以外の納入申請はJPTECだけです", "kind"),
+        ),
+        Check(
+            "kind",
+            (pl.col("kind") == "season_registration") & ~pl.col("scheme").is_in(YEARLY),
+            quoted("年度の会員登録（更新申請）はSAJとITCだけです", "kind"),
         ),
         Check(
             "kind",
