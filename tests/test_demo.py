@@ -413,3 +413,21 @@ def test_default_today_is_the_real_today():
     latest = rows(con, "SELECT max(date) FROM activities")[0][0]
     assert counts["members"] == 100 and latest <= dt.date.today()
     con.close()
+
+
+def test_the_intake_in_flight_has_every_level_and_a_history_in_time_order(demo):
+    levels = {
+        r[0] for r in rows(demo, "SELECT DISTINCT level FROM applications WHERE status = 'pending'")
+    }
+    assert levels >= {"club", "prefecture", "national"}
+    out_of_order = rows(
+        demo,
+        "SELECT count(*) FROM application_steps s JOIN application_steps t"
+        " ON s.application_id = t.application_id AND s.step_id < t.step_id"
+        " AND s.acted_at > t.acted_at",
+    )
+    assert out_of_order == [(0,)]
+    waiting_without_level = rows(
+        demo, "SELECT count(*) FROM applications WHERE status = 'pending' AND level IS NULL"
+    )
+    assert waiting_without_level == [(0,)]

@@ -172,19 +172,17 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date, seed: int) -
 
 
 def _climb(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame, noon: dt.datetime) -> None:
-    """Older applications have been approved further: three in four move a level at each of
-    2, 5, 9 and 12 days of waiting, a day after that; 2 % of those at a prefecture sent back."""
-    for step, days in enumerate((2, 5, 9, 12)):
-        cutoff = noon - dt.timedelta(days=days)
+    """Older applications have been approved further: approval rounds 11, 8, 4 and 1 days ago,
+    oldest first, each moving three in four of the applications then at least a day old one
+    level on; then 2 % of those at a prefecture are sent back."""
+    for step, days in enumerate((11, 8, 4, 1)):
+        when = noon - dt.timedelta(days=days)
         moving = ids.filter(
-            (pl.col("submitted_at") < cutoff)
+            (pl.col("submitted_at") < when - dt.timedelta(days=1))
             & ((pl.col("application_id").hash(seed=step) % 4) != 0)
         )
-        if moving.is_empty():
-            break
-        approvals.advance(
-            con, moving.select("application_id"), actor=ACTOR, now=cutoff + dt.timedelta(days=1)
-        )
+        if not moving.is_empty():
+            approvals.advance(con, moving.select("application_id"), actor=ACTOR, now=when)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE demo_sent_back AS
