@@ -65,15 +65,73 @@ def submit(
     row.setdefault("application_ref", new_reference(now))
     row["submitted_at"] = f"{now:%Y-%m-%d %H:%M}"
     row["entered_by"] = entered_by
-    frame = pl.DataFrame({k: [v] for k, v in row.items()}, schema=dict.fromkeys(row, pl.String))
-    frame = frame.with_columns(pl.lit(2, dtype=pl.Int64).alias(LINE))
     try:
-        result = imports.import_frame(con, "applications", frame, file=FORM, actor=actor)
+        result = imports.import_frame(con, "applications", _one_row(row), file=FORM, actor=actor)
     except InputFileError as exc:
-        errors: dict[str, str] = {}
-        for problem in exc.problems:
-            errors.setdefault(problem.column, problem.message)
-        raise ValidationError(errors) from exc
+        raise _field_errors(exc) from exc
     if result.duplicates:
         raise ValidationError({"application_ref": "この申請番号はすでに受け付けています。"})
     return str(row["application_ref"])
+
+
+def resubmit(
+    con: duckdb.DuckDBPyConnection,
+    application_id: int,
+    version: int,
+    corrections: dict[str, Any],
+    *,
+    actor: str,
+    scope: str = organizations.ALL_SCOPE,
+    now: dt.datetime | None = None,
+) -> None:
+    """Correct a sent-back application and resubmit it: the corrected application must pass
+    the same rules as a new one (and lie within the user's scope)."""
+    record = approvals.get_by_id(con, application_id)
+    if record is None:
+        raise ValidationError({"application": f"申請 {application_id} はありません。"})
+    unknown = [k for k in corrections if k not in approvals.CORRECTABLE]
+    if unknown:
+        raise ValidationError({unknown[0]: "この項目は再申請で変更できません。"})
+    merged = {
+        column: _text(record.get(column))
+        for column in imports.SPECS["applications"].columns
+        if record.get(column) is not None
+    }
+    merged.update({k: _text(v) for k, v in corrections.items()})
+    _check_scope(con, merged, scope)
+    # checked as a new row under a reference of its own: the stored one is "seen before"
+    merged["application_ref"] = f"{record['application_ref']}#resubmit"
+    try:
+        checked, _ = imports.check_frame(con, "applications", _one_row(merged), file=FORM)
+    except InputFileError as exc:
+        raise _field_errors(exc) from exc
+    cleaned = imports.SPECS["applications"].finish(checked).row(0, named=True)
+    approvals.resubmit(
+        con,
+        application_id,
+        version,
+        corrections={k: cleaned[k] for k in corrections},
+        actor=actor,
+        now=now,
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value).strip()
+
+
+def _one_row(row: dict[str, Any]) -> pl.DataFrame:
+    frame = pl.DataFrame({k: [v] for k, v in row.items()}, schema=dict.fromkeys(row, pl.String))
+    return frame.with_columns(pl.lit(2, dtype=pl.Int64).alias(LINE))
+
+
+def _field_errors(exc: InputFileError) -> ValidationError:
+    """A file's problems as form errors: the first message for each field."""
+    errors: dict[str, str] = {}
+    for problem in exc.problems:
+        errors.setdefault(problem.column, problem.message)
+    return ValidationError(errors)

@@ -336,12 +336,9 @@ def _advance(
 
 
 def _one(con: duckdb.DuckDBPyConnection, application_id: int, version: int) -> dict[str, Any]:
-    found = db.frame(
-        con, "SELECT * FROM applications WHERE application_id = ?", [application_id]
-    ).to_dicts()
-    if not found:
+    record = get_by_id(con, application_id)
+    if record is None:
         raise ValidationError({"application": f"申請 {application_id} はありません。"})
-    record = found[0]
     if record["version"] != version:
         raise ConflictError(
             f"申請 {record['application_ref']} はほかの担当者が先に処理しました。"
@@ -429,7 +426,8 @@ def resubmit(
     actor: str,
     now: dt.datetime | None = None,
 ) -> None:
-    """Correct a sent-back application and send it to the start of its chain again."""
+    """Correct a sent-back application and send it to the start of its chain again. The
+    corrections are taken as given: callers check them (core.application_forms.resubmit)."""
     now = now or jst_now()
     unknown = [k for k in corrections if k not in CORRECTABLE]
     if unknown:
@@ -440,12 +438,13 @@ def resubmit(
             if record["status"] != "sent_back":
                 raise ConflictError(f"申請 {record['application_ref']} は差戻中ではありません。")
             changed = {k: v for k, v in corrections.items() if record.get(k) != v}
-            if changed:
-                assignments = ", ".join(f'"{k}" = ?' for k in changed)
-                con.execute(
-                    f"UPDATE applications SET {assignments} WHERE application_id = ?",
-                    [*changed.values(), application_id],
-                )
+            assignments = "".join(f', "{k}" = ?' for k in changed)
+            # routed afresh: a correction (a new destination, a new club) may change the chain
+            con.execute(
+                f"UPDATE applications SET level = NULL, level_org_code = NULL{assignments}"
+                " WHERE application_id = ?",
+                [*changed.values(), application_id],
+            )
             start(
                 con,
                 pl.DataFrame({"application_id": [application_id]}),
@@ -501,6 +500,14 @@ def history(con: duckdb.DuckDBPyConnection, application_id: int) -> pl.DataFrame
         """,
         [application_id],
     )
+
+
+def get_by_id(con: duckdb.DuckDBPyConnection, application_id: int) -> dict[str, Any] | None:
+    """One application by its id, or None."""
+    found = db.frame(
+        con, "SELECT * FROM applications WHERE application_id = ?", [application_id]
+    ).to_dicts()
+    return found[0] if found else None
 
 
 def get(con: duckdb.DuckDBPyConnection, application_ref: str) -> dict[str, Any] | None:

@@ -163,7 +163,16 @@ def saj_lines(
     member_no, season, insurance_plan, competitor, category) returns, with an audit row each;
     lines that exist already are not written again. Runs in the caller's transaction;
     returns the lines written."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE registrations AS {registrations}", params or {})
+    # one row per member and season, however many of their registrations are approved at once
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE registrations AS
+        SELECT member_no, season, max(insurance_plan) AS insurance_plan,
+               max(competitor) AS competitor, max(category) AS category
+        FROM ({registrations}) GROUP BY member_no, season
+        """,
+        params or {},
+    )
     seasons = [r[0] for r in con.execute("SELECT DISTINCT season FROM registrations").fetchall()]
     if not seasons:
         return 0
@@ -171,12 +180,15 @@ def saj_lines(
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE new_lines AS
-            SELECT l.* FROM ({_LINES[level]}) l
+            SELECT DISTINCT l.* FROM ({_LINES[level]}) l
             WHERE l.amount > 0 AND NOT EXISTS (
                 SELECT 1 FROM billing b
                 WHERE b.member_no = l.member_no AND b.item = l.item AND b.season = l.season
                   AND b.qualification_id IS NOT DISTINCT FROM l.qualification_id
-                  AND b.status <> 'cancelled')
+                  AND b.status <> 'cancelled'
+                  -- a member may race in both classes: SAJ and FIS alpine are two lines
+                  AND (l.item <> 'saj_competitor'
+                       OR starts_with(b.description, l.season || '年度 ' || l.label)))
             """
         )
     written = db.one(con, "SELECT count(*) FROM new_lines")

@@ -296,12 +296,13 @@ with sent_back_tab:
                 try:
                     with connection() as con:
                         if resubmit_clicked:
-                            approvals.resubmit(
+                            application_forms.resubmit(
                                 con,
                                 record["application_id"],
                                 record["version"],
-                                corrections={k: (v or None) for k, v in corrections.items()},
+                                {k: (v or None) for k, v in corrections.items()},
                                 actor=user.username,
+                                scope=user.scope,
                             )
                         else:
                             approvals.withdraw(
@@ -311,7 +312,9 @@ with sent_back_tab:
                                 note="差戻し後に取下げ",
                                 actor=user.username,
                             )
-                except (ConflictError, ValidationError) as exc:
+                except ValidationError as exc:
+                    show_errors(exc.errors)
+                except ConflictError as exc:
                     st.error(str(exc))
                 else:
                     flash(

@@ -469,3 +469,63 @@ def test_competitor_registration_needs_the_seasons_registration(sample):
         apply(sample, member_no="A0000002", scheme="saj", kind="competitor_registration",
               season="2026", competitor="saj_alpine")  # fmt: skip
     assert "会員登録があるSAJ会員だけ" in caught.value.errors["kind"]
+
+
+def test_a_resubmission_is_checked_like_a_new_application(sample):
+    app = apply(sample, member_no="A0000004", **SEASON)
+    transfer = apply(sample, member_no="A0000004", scheme="saj", kind="transfer", season="2026",
+                     target_org_code="SAJ-22-C001")  # fmt: skip
+    approvals.send_back(sample, transfer, state(sample, transfer)[2], reason="wrong_name",
+                        note="", role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
+    with pytest.raises(ValidationError) as caught:
+        application_forms.resubmit(sample, transfer, state(sample, transfer)[2],
+                                   {"target_org_code": "JPTEC-13-C01"}, actor="club")  # fmt: skip
+    assert "移籍先がこの制度の組織ではありません" in caught.value.errors["target_org_code"]
+    assert state(sample, transfer)[0] == "sent_back"
+    application_forms.resubmit(sample, transfer, state(sample, transfer)[2],
+                               {"target_org_code": "SAJ-22-C002"}, actor="club")  # fmt: skip
+    assert state(sample, transfer)[:2] == ("pending", "SAJ-22-C002")  # the new destination's club
+    assert state(sample, app)[0] == "pending"
+
+
+def test_a_proxy_transfer_still_needs_the_destination_club(sample):
+    apply(sample, member_no="A0000001", **SEASON)
+    app = apply(sample, "proxy", member_no="A0000001", scheme="saj", kind="transfer",
+                season="2026", target_org_code="SAJ-22-C002", proxy_org_code="SAJ-22-C001")  # fmt: skip
+    assert walk(sample, app) == ["SAJ-22-C002", "SAJ-22"]
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        ({"member_no": "J0000001", **SEASON}, "member_no", "この制度の会員ではありません"),
+        ({"member_no": "A0000004", "proxy_org_code": "SAJ-22-C001", **SEASON}, "proxy_org_code",
+         "所属クラブだけ"),
+    ],
+)  # fmt: skip
+def test_an_application_must_belong_to_the_scheme_and_a_proxy_to_the_members_club(
+    sample, values, field, message
+):
+    with pytest.raises(ValidationError) as caught:
+        apply(sample, "proxy" if "proxy_org_code" in values else "member", **values)
+    assert message in caught.value.errors[field]
+
+
+def test_two_registrations_of_one_member_approved_together_are_billed_once(sample):
+    first = apply(sample, member_no="A0000001", **SEASON)
+    second = apply(sample, member_no="A0000001", **SEASON)
+    for _ in range(4):
+        approvals.approve(sample, [(a, state(sample, a)[2]) for a in (first, second)],
+                          role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
+    assert lines(sample, "A0000001") == {
+        "saj_prefecture_qualified": [2000],
+        "saj_annual_fee": [3500],
+        "saj_qualification_registration": [1000, 1000],
+    }
+
+
+def test_a_second_competitor_class_added_later_is_billed_too(sample):
+    walk(sample, apply(sample, member_no="A0000002", **SEASON, competitor="saj_alpine"))
+    walk(sample, apply(sample, member_no="A0000002", scheme="saj", kind="competitor_registration",
+                       season="2026", competitor="fis_alpine"))  # fmt: skip
+    assert lines(sample, "A0000002")["saj_competitor"] == [3000, 5000]

@@ -67,17 +67,7 @@ def import_frame(
     """Check and write rows given as text columns (plus LINE), as an import of `file` does;
     forms use it with one row so the app accepts exactly what a file would."""
     spec = _spec(table)
-    frame = ensure_columns(frame, spec.required + spec.optional)
-    frame = spec.clean(frame)
-    cfg = config.current()
-    frame, checks = spec.checks(con, frame, cfg)
-    duplicates: tuple[str, ...] = ()
-    if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
-        duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
-        frame = frame.filter(~pl.col(SKIP))
-    found, total = problems(frame, checks, file)
-    if found:
-        raise InputFileError(found, total)
+    frame, duplicates = check_frame(con, table, frame, file=file)
     batch_id = audit.new_batch_id()
     finished = spec.finish(frame)
     notes: list[str] = []
@@ -113,6 +103,25 @@ def import_frame(
     return ImportResult(table, file, finished.height, encoding, batch_id, duplicates, tuple(notes))
 
 
+def check_frame(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, file: str
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The rows cleaned and checked, nothing written: (the rows to write, keys seen before).
+    InputFileError names each broken rule by file, line and column."""
+    spec = _spec(table)
+    frame = ensure_columns(frame, spec.required + spec.optional)
+    frame = spec.clean(frame)
+    frame, checks = spec.checks(con, frame, config.current())
+    duplicates: tuple[str, ...] = ()
+    if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
+        duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
+        frame = frame.filter(~pl.col(SKIP))
+    found, total = problems(frame, checks, file)
+    if found:
+        raise InputFileError(found, total)
+    return frame, duplicates
+
+
 def _spec(table: str) -> TableSpec:
     spec = SPECS.get(table)
     if spec is None:
@@ -120,4 +129,4 @@ def _spec(table: str) -> TableSpec:
     return spec
 
 
-__all__ = ["SPECS", "ImportResult", "import_file", "import_frame"]
+__all__ = ["SPECS", "ImportResult", "check_frame", "import_file", "import_frame"]

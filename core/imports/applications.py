@@ -131,7 +131,8 @@ def _checks(
             on="proxy_org_code", how="left", maintain_order="left",
         )
         .join(
-            orgs.select("org_code", pl.col("root_code").alias("own_root")),
+            orgs.select("org_code", pl.col("root_code").alias("own_root"),
+                        pl.col("kind").alias("own_kind")),
             on="org_code", how="left", maintain_order="left",
         )
         .with_columns(
@@ -211,9 +212,32 @@ def _checks(
             quoted("この制度の組織ではありません", "org_code"),
         ),
         Check(
+            "member_no",
+            ~IS_NEW
+            & pl.col("member_root").is_not_null()
+            & (pl.col("member_root") != pl.col("scheme_root")),
+            quoted("この制度の会員ではありません（所属組織が別の団体です）", "member_no"),
+        ),
+        Check(
+            "org_code",
+            IS_NEW & pl.col("own_kind").is_not_null() & (pl.col("own_kind") != "club"),
+            quoted("新規入会の所属はクラブ（団体）の組織コードです", "org_code"),
+        ),
+        Check(
             "proxy_org_code",
             pl.col("proxy_org_code").is_not_null() & pl.col("proxy_root").is_null(),
             quoted("組織コードが見つかりません", "proxy_org_code"),
+        ),
+        Check(
+            "proxy_org_code",
+            (pl.col("entered_by") == "proxy") & pl.col("proxy_org_code").is_null(),
+            "代理申請には proxy_org_code（代理申請したクラブ）が必要です",
+        ),
+        Check(
+            "proxy_org_code",
+            pl.col("proxy_root").is_not_null()
+            & (pl.col("proxy_org_code") != pl.coalesce("member_org", "org_code")),
+            quoted("代理申請できるのは会員の所属クラブだけです", "proxy_org_code"),
         ),
         Check(
             "qualification",
@@ -333,8 +357,9 @@ def _member_orgs(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> pl.Data
     return _of_members(
         con,
         frame,
-        "SELECT m.member_no, m.org_code AS member_org FROM members m"
-        " JOIN staged_keys USING (member_no)",
+        "SELECT m.member_no, m.org_code AS member_org, o.root_code AS member_root"
+        " FROM members m JOIN staged_keys USING (member_no)"
+        " JOIN organizations o ON o.org_code = m.org_code",
     )
 
 
