@@ -65,28 +65,41 @@ def _close(con: duckdb.DuckDBPyConnection, where: str, status: str, note: str,
 
 def _information_changes(con: duckdb.DuckDBPyConnection, *, actor: str, now: dt.datetime) -> None:
     where = "a.kind = 'information_change' AND a.status = 'pending'"
+    # one row per member: each field as the latest change that gives it (two changes of one
+    # member in one file both count, the later one winning where they overlap)
+    latest = ", ".join(
+        f'arg_max(a."{f}", a.submitted_at) FILTER (WHERE a."{f}" IS NOT NULL) AS "{f}"'
+        for f in CONTACT
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE contact_changes AS
+        SELECT a.member_no, {latest}, string_agg(a.application_ref, ', ') AS refs
+        FROM applications a
+        WHERE a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+        GROUP BY a.member_no
+        """
+    )
     for field in CONTACT:
         con.execute(
             f"""
             INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
                                    old_value, new_value, reason)
             SELECT $actor, 'update', 'members', m.member_no, m.member_no, '{field}',
-                   m."{field}", a."{field}", '登録情報変更 ' || a.application_ref
-            FROM applications a JOIN members m ON m.member_no = a.member_no
-            WHERE a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
-              AND a."{field}" IS NOT NULL AND a."{field}" IS DISTINCT FROM m."{field}"
+                   m."{field}", c."{field}", '登録情報変更 ' || c.refs
+            FROM contact_changes c JOIN members m USING (member_no)
+            WHERE c."{field}" IS NOT NULL AND c."{field}" IS DISTINCT FROM m."{field}"
             """,
             {"actor": actor},
         )
-    assignments = ", ".join(f'"{f}" = coalesce(a."{f}", m."{f}")' for f in CONTACT)
+    assignments = ", ".join(f'"{f}" = coalesce(c."{f}", m."{f}")' for f in CONTACT)
     con.execute(
         f"""
         UPDATE members AS m SET {assignments},
-               phone_key = regexp_replace(coalesce(a.phone, m.phone, ''), '\\D', '', 'g'),
+               phone_key = regexp_replace(coalesce(c.phone, m.phone, ''), '\\D', '', 'g'),
                updated_at = current_timestamp
-        FROM applications a
-        WHERE a.member_no = m.member_no
-          AND a.application_id IN (SELECT application_id FROM approval_ids) AND {where}
+        FROM contact_changes c
+        WHERE c.member_no = m.member_no
         """
     )
     _close(con, where, "approved", "連絡先の変更は承認不要のため即時反映", actor, now)
@@ -322,4 +335,40 @@ def _non_card_fees(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day:
         WHERE billing_id IN (SELECT billing_id FROM non_card_lines)
         """,
         {"fee": fee},
+    )
+
+
+def withdrawn(con: duckdb.DuckDBPyConnection, record: dict[str, object], *, actor: str) -> None:
+    """A withdrawn SAJ registration: its season's unpaid lines are cancelled (audited) unless
+    another registration of the member for that season is still live."""
+    if record["scheme"] != "saj" or record["kind"] not in ("season_registration",
+                                                            "new_registration"):  # fmt: skip
+        return
+    params = {"member": record["member_no"], "season": record["season"], "actor": actor,
+              "why": f"申請取下げ {record['application_ref']}"}  # fmt: skip
+    lines = """
+        FROM billing b
+        WHERE b.member_no = $member AND b.scheme = 'saj' AND b.season = $season
+          AND b.status = 'open'
+          AND NOT EXISTS (SELECT 1 FROM applications a
+                          WHERE a.member_no = $member AND a.scheme = 'saj' AND a.season = $season
+                            AND a.kind IN ('season_registration', 'new_registration')
+                            AND a.status IN ('pending', 'sent_back', 'approved'))
+    """
+    con.execute(
+        f"""
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field,
+                               old_value, new_value, reason)
+        SELECT $actor, 'update', 'billing', b.billing_id::VARCHAR, b.member_no, 'status',
+               'open', 'cancelled', $why
+        {lines}
+        """,
+        params,
+    )
+    con.execute(
+        f"""
+        UPDATE billing SET status = 'cancelled', updated_at = current_timestamp
+        WHERE billing_id IN (SELECT b.billing_id {lines})
+        """,
+        {k: v for k, v in params.items() if k in ("member", "season")},
     )

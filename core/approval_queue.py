@@ -10,6 +10,7 @@ substitute holidays, nor the year-end closure). Club and regional levels have no
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,6 +100,10 @@ class QueueFilter:
     flag: str | None = None  # a key of FLAGS
     min_hours: float | None = None
     statuses: tuple[str, ...] = ("pending",)
+
+    def token(self) -> str:
+        """A short stable name for these filters (a page keys its grid by it)."""
+        return hashlib.sha1(repr(self).encode()).hexdigest()[:8]
 
 
 def queue(

@@ -187,6 +187,15 @@ def start(
     intake_checks.refresh(con)
 
 
+def _may_approve(role: str, scope: str) -> None:
+    if role not in APPROVER_ROLES:
+        raise PermissionError("承認・差戻しができるのは承認者と管理者です。")
+    if role == "approver" and scope == organizations.ALL_SCOPE:
+        raise PermissionError(
+            "承認者の担当範囲が全組織になっています。承認する組織を担当範囲に設定してください。"
+        )
+
+
 def _scope_filter(
     con: duckdb.DuckDBPyConnection, role: str, scope: str
 ) -> tuple[str, dict[str, Any]]:
@@ -221,8 +230,7 @@ def approve(
     ConflictError when any of them changed since the approver saw it (another approver
     acted first) or is outside what this user may approve; nothing is written then.
     """
-    if role not in APPROVER_ROLES:
-        raise PermissionError("承認できるのは承認者と管理者です。")
+    _may_approve(role, scope)
     if not selection:
         raise ValidationError({"selection": "承認する申請を選んでください。"})
     now = now or jst_now()
@@ -256,7 +264,7 @@ def approve(
             counts = _advance(con, cfg, actor=actor, now=now, note=note)
     except duckdb.TransactionException as exc:
         raise ConflictError(
-            "ほかの承認者が同時に同じ申請を処理しました。一覧を読み込み直してください。"
+            "ほかの承認者が同時に関係する申請を処理しました。一覧を読み込み直してください。"
             "何も承認していません。"
         ) from exc
     return counts
@@ -360,8 +368,7 @@ def send_back(
     now: dt.datetime | None = None,
 ) -> None:
     """Return one application to its sender with a reason from the scheme's list and a note."""
-    if role not in APPROVER_ROLES:
-        raise PermissionError("差戻しできるのは承認者と管理者です。")
+    _may_approve(role, scope)
     now = now or jst_now()
     cfg = config.current()
     where, params = _scope_filter(con, role, scope)
@@ -467,23 +474,32 @@ def withdraw(
     actor: str,
     now: dt.datetime | None = None,
 ) -> None:
-    """Withdraw an application that is still open (取下げ)."""
+    """Withdraw an application that is still open (取下げ). A withdrawn SAJ registration
+    takes back the unpaid lines its approvals so far created (the prefecture's difference)
+    unless the member has another live registration for the season."""
     now = now or jst_now()
-    with db.transaction(con):
-        record = _one(con, application_id, version)
-        if record["status"] not in OPEN_STATUSES:
-            raise ConflictError(f"申請 {record['application_ref']} はすでに処理済みです。")
-        con.execute(
-            "INSERT INTO application_steps (application_id, action, level, org_code, note,"
-            " actor, acted_at) VALUES (?, 'withdrawn', ?, ?, ?, ?, ?)",
-            [application_id, record["level"], record["level_org_code"], note or None, actor, now],
-        )
-        con.execute(
-            "UPDATE applications SET status = 'withdrawn', level = NULL, level_org_code = NULL,"
-            " decided_at = ?, version = version + 1, updated_at = current_timestamp"
-            " WHERE application_id = ?",
-            [now, application_id],
-        )
+    try:
+        with db.transaction(con):
+            record = _one(con, application_id, version)
+            if record["status"] not in OPEN_STATUSES:
+                raise ConflictError(f"申請 {record['application_ref']} はすでに処理済みです。")
+            con.execute(
+                "INSERT INTO application_steps (application_id, action, level, org_code, note,"
+                " actor, acted_at) VALUES (?, 'withdrawn', ?, ?, ?, ?, ?)",
+                [application_id, record["level"], record["level_org_code"], note or None,
+                 actor, now],
+            )  # fmt: skip
+            con.execute(
+                "UPDATE applications SET status = 'withdrawn', level = NULL,"
+                " level_org_code = NULL, decided_at = ?, version = version + 1,"
+                " updated_at = current_timestamp WHERE application_id = ?",
+                [now, application_id],
+            )
+            approval_effects.withdrawn(con, record, actor=actor)
+    except duckdb.TransactionException as exc:
+        raise ConflictError(
+            "ほかの担当者が同時にこの申請を処理しました。画面を読み込み直してください。"
+        ) from exc
 
 
 def history(con: duckdb.DuckDBPyConnection, application_id: int) -> pl.DataFrame:

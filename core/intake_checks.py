@@ -66,6 +66,8 @@ _DUPLICATES = """
                    list(application_ref ORDER BY submitted_at, application_ref) OVER w AS refs,
                    bool_or(target) OVER w AS touched
             FROM check_people
+            -- a kind without a season (an extension) is a duplicate only of an open one
+            WHERE season <> -1 OR status IN ('pending', 'sent_back')
             WINDOW w AS (PARTITION BY scheme, kind, season, qualification,
                          coalesce(member_no,
                                   'new:' || name_key || '/' || kana_key || '/' || birth_date))

@@ -19,6 +19,7 @@ SCHEME = "apply_scheme"
 KIND = "apply_kind"
 ENTRY = "apply_entry"
 SENT_BACK_GRID = "apply_sent_back_grid"
+SENT_BACK_ROUND = "apply_sent_back_round"  # a new grid (no stale selection) after each action
 LOOKUP = "apply_lookup_ref"
 NONE = ""
 REASON_LABELS = {
@@ -255,9 +256,9 @@ with sent_back_tab:
             column_config=column_config(shown),  # type: ignore[arg-type]
             on_select="rerun",
             selection_mode="single-row",
-            key=SENT_BACK_GRID,
+            key=f"{SENT_BACK_GRID}_{st.session_state.get(SENT_BACK_ROUND, 0)}",
         )
-        rows = event.selection.rows  # type: ignore[attr-defined]
+        rows = [i for i in event.selection.rows if i < returned.height]  # type: ignore[attr-defined]
         if not rows:
             st.caption("修正する申請を 1 件選んでください。")
         else:
@@ -293,6 +294,7 @@ with sent_back_tab:
                 resubmit_clicked = again.form_submit_button("修正して再申請", type="primary")
                 withdraw_clicked = withdraw.form_submit_button("申請を取下げる")
             if resubmit_clicked or withdraw_clicked:
+                st.session_state[SENT_BACK_ROUND] = st.session_state.get(SENT_BACK_ROUND, 0) + 1
                 try:
                     with connection() as con:
                         if resubmit_clicked:

@@ -115,7 +115,8 @@ shown = rows.select(
     "submitted_at",
     pl.Series("checks", [checks(r) for r in rows.iter_rows(named=True)]),
 )
-grid_key = f"{GRID}_{st.session_state.get(GRID_ROUND, 0)}"
+# a new grid (no stale row positions) for every filter and after every action
+grid_key = f"{GRID}_{st.session_state.get(GRID_ROUND, 0)}_{filters.token()}"
 event = st.dataframe(
     shown,
     hide_index=True,
@@ -124,19 +125,23 @@ event = st.dataframe(
     selection_mode="multi-row",
     key=grid_key,
 )
-picked = [rows.row(i, named=True) for i in event.selection.rows]  # type: ignore[attr-defined]
+picked = [
+    rows.row(i, named=True)
+    for i in event.selection.rows  # type: ignore[attr-defined]
+    if i < rows.height
+]
 downloads(shown, "承認待ち", "queue_download")
 
 
 def act(action: Callable[[duckdb.DuckDBPyConnection], T], message: Callable[[T], str]) -> None:
     """Run an approver's action; words for what went wrong, or a fresh grid and the result."""
+    st.session_state[GRID_ROUND] = st.session_state.get(GRID_ROUND, 0) + 1
     try:
         with connection() as con:
             result = action(con)
     except (ConflictError, ValidationError, PermissionError) as exc:
-        st.error(str(exc))
+        st.error(f"{exc}（一覧を読み込み直しました。選び直してください。）")
         return
-    st.session_state[GRID_ROUND] = st.session_state.get(GRID_ROUND, 0) + 1
     flash(message(result))
     st.rerun()
 
@@ -234,8 +239,13 @@ if may_approve:
     reasons = cfg.value(f"{chosen['scheme']}.send_back_reasons")
     with st.form("send_back_form"):
         st.markdown("**差戻し**（申請者が修正して再申請できます）")
-        reason = st.selectbox("差戻理由", list(reasons), format_func=reasons.get, key=REASON)
-        note = st.text_area("メモ（申請者への連絡事項）", key=NOTE)
+        reason = st.selectbox(
+            "差戻理由",
+            list(reasons),
+            format_func=reasons.get,
+            key=f"{REASON}_{chosen['application_id']}",  # nothing carries over to the next one
+        )
+        note = st.text_area("メモ（申請者への連絡事項）", key=f"{NOTE}_{chosen['application_id']}")
         if st.form_submit_button("差戻す"):
             act(
                 lambda con: approvals.send_back(

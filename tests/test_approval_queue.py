@@ -312,3 +312,34 @@ def test_sla_history_counts_each_day_with_waiting_times_and_overdue(sample):
     assert totals[(D(2026, 11, 25), "national")] == (1, 123.0, 1)  # at noon the next day
     per_org = history.filter(history["org_code"] == "SAJ-22")
     assert per_org["pending"].to_list() == [1] * 6
+
+
+def test_two_information_changes_of_one_member_in_one_file_both_apply(sample, tmp_path):
+    path = tmp_path / "applications.csv"
+    path.write_text(
+        "application_ref,member_no,scheme,kind,submitted_at,email,phone\n"
+        "I1,A0000003,saj,information_change,2026-11-20 10:00,new1@example.jp,\n"
+        "I2,A0000003,saj,information_change,2026-11-20 11:00,,090-1111-2222\n",
+        encoding="utf-8",
+    )
+    imports.import_file(sample, "applications", path)
+    assert db.one(
+        sample, "SELECT email, phone, phone_key FROM members WHERE member_no = 'A0000003'"
+    ) == ("new1@example.jp", "090-1111-2222", "09011112222")
+    audited = sample.execute(
+        "SELECT field, new_value FROM audit_log WHERE member_no = 'A0000003'"
+        " AND action = 'update' ORDER BY field"
+    ).fetchall()
+    assert audited == [("email", "new1@example.jp"), ("phone", "090-1111-2222")]
+
+
+def test_an_extension_approved_years_ago_is_not_a_duplicate_of_a_new_one(sample):
+    old = apply(sample, member_no="J0000001", scheme="jptec", kind="extension",
+                qualification="instructor", reason="illness")  # fmt: skip
+    approve_once(sample, old)
+    again = apply(sample, member_no="J0000001", scheme="jptec", kind="extension",
+                  qualification="instructor", reason="childcare")  # fmt: skip
+    assert intake_checks.flagged(sample, again)["duplicate_of"] is None
+    twice = apply(sample, member_no="J0000001", scheme="jptec", kind="extension",
+                  qualification="instructor", reason="childcare")  # fmt: skip
+    assert intake_checks.flagged(sample, twice)["duplicate_of"] == approvals_ref(sample, again)

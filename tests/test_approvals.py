@@ -529,3 +529,21 @@ def test_a_second_competitor_class_added_later_is_billed_too(sample):
     walk(sample, apply(sample, member_no="A0000002", scheme="saj", kind="competitor_registration",
                        season="2026", competitor="fis_alpine"))  # fmt: skip
     assert lines(sample, "A0000002")["saj_competitor"] == [3000, 5000]
+
+
+def test_withdrawing_after_the_prefecture_cancels_the_unpaid_difference(sample):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    for _ in range(3):
+        approve_once(sample, app)
+    assert lines(sample, "A0000001") == {"saj_prefecture_qualified": [2000]}
+    approvals.withdraw(sample, app, state(sample, app)[2], note="本人の申し出", actor="x")
+    assert db.one(sample, "SELECT status FROM billing WHERE member_no = 'A0000001'") == (
+        "cancelled",
+    )
+
+
+def test_an_approver_scoped_to_every_organisation_may_not_approve(sample):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    with pytest.raises(PermissionError, match="全組織"):
+        approve_once(sample, app, role="approver", scope="*")
+    assert state(sample, app)[1] == "SAJ-22-C001"

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import db
+from core.approval_queue import QueueFilter
 from tests.test_approvals import SEASON, apply, approve_once, state
 from tests.test_page_app import logged_in, open_page, page_titles
 
@@ -14,7 +15,10 @@ def by_label(widgets, label: str):
     return next(w for w in widgets if w.label == label)
 
 
-def select_rows(at: AppTest, rows: list[int], grid: str = "queue_grid_0") -> AppTest:
+QUEUE_GRID = f"queue_grid_0_{QueueFilter().token()}"  # the grid before any action or filter
+
+
+def select_rows(at: AppTest, rows: list[int], grid: str = QUEUE_GRID) -> AppTest:
     at.session_state[grid] = {"selection": {"rows": rows, "columns": [], "cells": []}}
     return at.run()
 
@@ -46,8 +50,8 @@ def test_approver_sends_one_back_with_a_reason(sample_path):
         approve_once(con, app)
     at = select_rows(open_page(logged_in("approver"), "approval_queue"), [0])
     assert next(s.value for s in at.subheader).startswith("申請 ")
-    at.selectbox(key="queue_send_back_reason").select("wrong_name")
-    at.text_area(key="queue_send_back_note").input("フリガナを確認してください")
+    by_label(at.selectbox, "差戻理由").select("wrong_name")
+    by_label(at.text_area, "メモ（申請者への連絡事項）").input("フリガナを確認してください")
     by_label(at.button, "差戻す").click()
     at.run()
     assert not at.exception
@@ -112,7 +116,7 @@ def test_a_sent_back_application_is_corrected_and_resubmitted(sample_path):
                             role="admin", scope="*", actor="pref")  # fmt: skip
     at = open_page(logged_in("hq"), "applications")
     assert "同一会員の二重申請" in list(at.dataframe[0].value["reason"])
-    at = select_rows(at, [0], grid="apply_sent_back_grid")
+    at = select_rows(at, [0], grid="apply_sent_back_grid_0")
     by_label(at.text_area, "備考").input("重複ではありません")
     by_label(at.button, "修正して再申請").click()
     at.run()

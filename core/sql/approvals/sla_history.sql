@@ -39,7 +39,9 @@ waiting AS (
 ),
 
 final AS (
-    SELECT w.day, w.level, w.org_code, any_value(o.name) AS org_name, count(*) AS pending,
+    SELECT w.day, w.level, w.org_code,
+           CASE WHEN grouping(w.org_code) = 0 THEN any_value(o.name) END AS org_name,
+           count(*) AS pending,
            round(median(w.hours), 1) AS median_hours,
            round(quantile_cont(w.hours, 0.95), 1) AS p95_hours,
            count(*) FILTER (WHERE w.overdue) AS overdue
