@@ -311,6 +311,19 @@ def _advance(
         WHERE a.application_id IN (SELECT application_id FROM approval_ids)
         """
     )
+    lost = db.frame(
+        con,
+        "SELECT a.application_ref FROM applications a"
+        " WHERE a.application_id IN (SELECT application_id FROM approval_ids)"
+        " AND a.application_id NOT IN (SELECT application_id FROM approval_moves)"
+        " ORDER BY 1 LIMIT 5",
+    )
+    if lost.height:  # its level is no longer on its chain (the organisation tree changed)
+        raise ConflictError(
+            "承認の経路が見つからない申請があります（組織の変更で段階がなくなった可能性）: "
+            + ", ".join(lost["application_ref"])
+            + "。差戻して再申請すると新しい経路で承認されます。何も承認していません。"
+        )
     con.execute(
         """
         INSERT INTO application_steps (application_id, action, level, org_code, next_level,

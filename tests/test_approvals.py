@@ -547,3 +547,12 @@ def test_an_approver_scoped_to_every_organisation_may_not_approve(sample):
     with pytest.raises(PermissionError, match="全組織"):
         approve_once(sample, app, role="approver", scope="*")
     assert state(sample, app)[1] == "SAJ-22-C001"
+
+
+def test_an_application_whose_level_left_the_tree_is_not_approved_silently(sample):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    approve_once(sample, app)  # now at the regional body SAJ-22-R01
+    sample.execute("UPDATE organizations SET kind = 'club' WHERE org_code = 'SAJ-22-R01'")
+    with pytest.raises(ConflictError, match="承認の経路が見つからない"):
+        approve_once(sample, app)
+    assert state(sample, app)[:2] == ("pending", "SAJ-22-R01")
