@@ -176,6 +176,7 @@ def saj_lines(
     seasons = [r[0] for r in con.execute("SELECT DISTINCT season FROM registrations").fetchall()]
     if not seasons:
         return 0
+
     with db.registered(con, **_prices(cfg, seasons)):
         con.execute(
             f"""
@@ -194,6 +195,13 @@ def saj_lines(
     written = db.one(con, "SELECT count(*) FROM new_lines")
     if not written or not written[0]:
         return 0
+    # Touch the members billed: two transactions billing one member at the same moment (two
+    # of their registrations approved by two approvers) then conflict, and the second rolls
+    # back instead of billing the season twice.
+    con.execute(
+        "UPDATE members SET updated_at = current_timestamp"
+        " WHERE member_no IN (SELECT DISTINCT member_no FROM new_lines)"
+    )
     before = db.one(con, "SELECT coalesce(max(billing_id), 0) FROM billing")
     with db.registered(con, item_tax=billing.tax_classes(issued_on, cfg)):
         con.execute(

@@ -556,3 +556,41 @@ def test_an_application_whose_level_left_the_tree_is_not_approved_silently(sampl
     with pytest.raises(ConflictError, match="承認の経路が見つからない"):
         approve_once(sample, app)
     assert state(sample, app)[:2] == ("pending", "SAJ-22-R01")
+
+
+def test_two_approvers_billing_one_member_at_the_same_moment_bill_once(db_path):
+    from tests.conftest import load_sample
+
+    with db.connect(db_path) as con:
+        load_sample(con)
+        first = apply(con, member_no="A0000002", **SEASON)
+        second = apply(con, member_no="A0000002", **SEASON)
+        for app in (first, second):
+            for _ in range(3):
+                approve_once(con, app)  # both now wait at SAJ
+        gate = threading.Barrier(2)
+        results: list[str] = []
+
+        def act(app: int) -> None:
+            cursor = con.cursor()
+            version = state(cursor, app)[2]
+            gate.wait()
+            try:
+                approvals.approve(cursor, [(app, version)], role="admin", scope="*",
+                                  actor=f"a{app}", now=NOW)  # fmt: skip
+                results.append("approved")
+            except ConflictError:
+                results.append("conflict")
+            finally:
+                cursor.close()
+
+        threads = [threading.Thread(target=act, args=(a,)) for a in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        annual = con.execute(
+            "SELECT count(*) FROM billing WHERE member_no = 'A0000002' AND item = 'saj_annual_fee'"
+        ).fetchall()
+    assert annual == [(1,)]
+    assert "approved" in results
