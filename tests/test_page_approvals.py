@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -141,3 +143,47 @@ def test_the_member_page_lists_the_members_applications(sample_path):
     assert not at.exception
     assert "申請（1）" in [t.label for t in at.tabs]
     assert "承認待ち" in list(at.dataframe[-2].value["status"])
+
+
+def test_staff_enter_a_new_member_from_the_admin_side_which_needs_the_club(sample_path):
+    at = open_page(logged_in("hq"), "applications")
+    at.selectbox(key="apply_scheme").select("saj")
+    at.selectbox(key="apply_kind").select("new_registration")
+    at.radio(key="apply_entry").set_value("admin")
+    at.run()
+    by_label(at.selectbox, "所属する組織").select("SAJ-13-C001")
+    for label, value in (("姓", "伊藤"), ("名", "蓮"), ("セイ", "いとう"), ("メイ", "れん"),
+                         ("郵便番号", "100-0001"), ("都道府県", "東京都"),
+                         ("住所（市区町村から）", "千代田区千代田1-1")):  # fmt: skip
+        by_label(at.text_input, label).input(value)
+    by_label(at.date_input, "生年月日").set_value(dt.date(2001, 5, 5))
+    by_label(at.button, "申請を登録").click()
+    at.run()
+    assert not at.exception
+    assert not at.error, [e.value for e in at.error]
+    assert any("クラブの承認待ちです" in s.value for s in at.success)
+    with db.connect(sample_path) as con:
+        row = db.one(
+            con,
+            "SELECT family_name_kana, entered_by, level_org_code FROM applications"
+            " WHERE kind = 'new_registration'",
+        )
+    assert row == ("イトウ", "admin", "SAJ-13-C001")
+
+
+def test_a_phone_change_entered_on_the_form_applies_at_once(sample_path):
+    at = open_page(logged_in("hq"), "applications")
+    at.selectbox(key="apply_scheme").select("saj")
+    at.selectbox(key="apply_kind").select("information_change")
+    at.radio(key="apply_entry").set_value("admin")
+    at.run()
+    by_label(at.text_input, "会員番号").input("A0000002")
+    by_label(at.text_input, "新しい電話番号").input("090-5555-6666")
+    by_label(at.button, "申請を登録").click()
+    at.run()
+    assert not at.exception
+    assert any("承認済" in s.value for s in at.success)
+    with db.connect(sample_path) as con:
+        assert db.one(con, "SELECT phone FROM members WHERE member_no = 'A0000002'") == (
+            "090-5555-6666",
+        )
