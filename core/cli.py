@@ -17,6 +17,7 @@ import duckdb
 from core import backup as backups
 from core import (
     config,
+    course_billing,
     db,
     documents,
     explanations,
@@ -219,6 +220,33 @@ def bill(db_file: Path | None, season: int, on: dt.datetime | None) -> None:
         click.echo(f"season {season}: every approved registration has its lines; nothing added")
     for item, n in counts.items():
         click.echo(f"season {season}: {item} {n:,} lines")
+
+
+@cli.command("bill-courses")
+@DB_OPTION
+@click.option(
+    "--date",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="bill the reservations whose form arrived by this day (default today)",
+)
+@handled
+def bill_courses(db_file: Path | None, on: dt.datetime | None) -> None:
+    """Bill course reservations whose signed form has arrived: hours × fee per hour, materials.
+
+    Example: python -m core bill-courses --date 2026-11-24
+    """
+    day = on.date() if on else dt.date.today()
+    with db.connect(db_file) as con:
+        db.migrate(con)
+        counts = course_billing.bill_courses(
+            con, on=day, actor="cli:bill-courses", cfg=config.current()
+        )
+    if not counts:
+        click.echo("no reservation waits for its bill")
+    for item, n in counts.items():
+        click.echo(f"{item} {n:,} lines")
 
 
 @cli.command()

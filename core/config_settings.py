@@ -212,6 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
     S("teacher.exam.pass_score", "int", "修了認定試験の合格点（100点満点）", "点"),
     S("teacher.fee_per_hour", "int", "受講料（1時間あたり、教材費別）", "円"),
     S("teacher.application_form_due_days", "int", "予約後、申込書が届くまでの日数", "日"),
+    S("teacher.payment_due_days", "int", "請求書（申込書の提出日ごと）の支払期限までの日数", "日"),
     S("teacher.course.min_applicants", "int", "この人数未満の講習は開講しない", "人"),
     S(
         "teacher.course.small_capacity",

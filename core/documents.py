@@ -254,12 +254,14 @@ def issue(
     *,
     addressee: str | None = None,
     scheme: str | None = None,
+    issued_on: dt.date | None = None,
     today: dt.date | None = None,
     cfg: config.Config | None = None,
 ) -> Document:
-    """An invoice (open lines) or receipt (paid lines) for one member, as PDF bytes."""
+    """An invoice (open lines) or receipt (paid lines) for one member, as PDF bytes; with
+    `issued_on`, only the lines billed that day (one invoice per course submission date)."""
     title, status, _ = _kind(kind)
-    lines = _read(con, _BY_NUMBERS, {"members": [member_no]}, status, scheme, None, None)
+    lines = _read(con, _BY_NUMBERS, {"members": [member_no]}, status, scheme, issued_on, issued_on)
     if lines.is_empty():
         raise NothingToIssue(f"会員 {member_no} には{title}に載せる明細がありません。")
     day = today or dt.date.today()

@@ -36,6 +36,10 @@ QUERIES = {
     " entered_by, level, level_org_code, level_since, decided_at, insurance_plan, competitor,"
     " duplicate_of, same_person_as, address_problem, reject_reason"
     " FROM applications ORDER BY submitted_at, application_ref",
+    "courses": "SELECT course_code, scheme, title, held_on, hours, domain, capacity,"
+    " materials_fee FROM courses ORDER BY held_on, course_code",
+    "enrolments": "SELECT member_no, course_code, reserved_at, form_received_on, status,"
+    " billing_id FROM enrolments ORDER BY reserved_at, enrolment_id",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",
 }

@@ -97,10 +97,12 @@ with st.form("lookup_form"):
     submitted = st.form_submit_button("検索", type="primary", icon=":material/search:")
 
 
-def document_pdf(member_no: str, kind: str, addressee: str | None) -> bytes:
+def document_pdf(
+    member_no: str, kind: str, addressee: str | None, issued_on: dt.date | None
+) -> bytes:
     """The invoice or receipt, built when the download button is clicked."""
     with lease(str(db.db_path())).connection() as con:
-        return documents.issue(con, member_no, kind, addressee=addressee).pdf
+        return documents.issue(con, member_no, kind, addressee=addressee, issued_on=issued_on).pdf
 
 
 def _chosen(key: str) -> str | None:
@@ -324,13 +326,25 @@ with tabs[3]:
     else:
         table(bills)
         if not user.masked:
-            addressee = st.text_input("宛名（空欄なら会員の氏名）", key="document_addressee")
+            top = st.columns([2, 1])
+            addressee = top[0].text_input("宛名（空欄なら会員の氏名）", key="document_addressee")
+            days = sorted(set(bills["issued_on"].to_list()), reverse=True)
+            issued_on = top[1].selectbox(
+                "請求日",
+                [None, *days],
+                format_func=lambda d: "すべて" if d is None else f"{d:%Y年%-m月%-d日}のみ",
+                key="document_issued_on",
+                help="講習の請求書は申込書の提出日ごとに1通です。",
+            )
+            on_document = (
+                bills if issued_on is None else bills.filter(pl.col("issued_on") == issued_on)
+            )
             columns = st.columns(2)
             for column, kind, status in zip(
                 columns, ("invoice", "receipt"), ("open", "paid"), strict=True
             ):
                 title = documents.KINDS[kind][0]
-                chosen = bills.filter(pl.col("status") == status)
+                chosen = on_document.filter(pl.col("status") == status)
                 if chosen.is_empty():
                     column.caption(f"{title}に載せる明細はありません。")
                     continue
@@ -339,7 +353,7 @@ with tabs[3]:
                     f"{title}PDF（{chosen.height}件・{total:,}円）",
                     # made only when clicked, not on every run of the page
                     data=functools.partial(
-                        document_pdf, member_no, kind, addressee.strip() or None
+                        document_pdf, member_no, kind, addressee.strip() or None, issued_on
                     ),
                     file_name=f"{title}_{member_no}_{dt.date.today():%Y%m%d}.pdf",
                     mime="application/pdf",

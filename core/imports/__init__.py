@@ -21,6 +21,7 @@ from core.errors import ConflictError, InputFileError
 from core.imports import (
     activities,
     applications,
+    courses,
     members,
     organizations,
     payments,
@@ -43,6 +44,8 @@ SPECS: dict[str, TableSpec] = {
     "activities": activities.SPEC,
     "applications": applications.SPEC,
     "payments": payments.SPEC,
+    "courses": courses.COURSES,
+    "enrolments": courses.ENROLMENTS,
 }
 
 
