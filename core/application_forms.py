@@ -89,9 +89,7 @@ def resubmit(
     record = approvals.get_by_id(con, application_id)
     if record is None:
         raise ValidationError({"application": f"申請 {application_id} はありません。"})
-    unknown = [k for k in corrections if k not in approvals.CORRECTABLE]
-    if unknown:
-        raise ValidationError({unknown[0]: "この項目は再申請で変更できません。"})
+    approvals.check_correctable(corrections)
     merged = {
         column: _text(record.get(column))
         for column in imports.SPECS["applications"].columns

@@ -437,6 +437,13 @@ CORRECTABLE = (
 )  # fmt: skip
 
 
+def check_correctable(corrections: dict[str, Any]) -> None:
+    """ValidationError naming a field a resubmission may not change."""
+    unknown = [k for k in corrections if k not in CORRECTABLE]
+    if unknown:
+        raise ValidationError({unknown[0]: "この項目は再申請で変更できません。"})
+
+
 def resubmit(
     con: duckdb.DuckDBPyConnection,
     application_id: int,
@@ -449,9 +456,7 @@ def resubmit(
     """Correct a sent-back application and send it to the start of its chain again. The
     corrections are taken as given: callers check them (core.application_forms.resubmit)."""
     now = now or jst_now()
-    unknown = [k for k in corrections if k not in CORRECTABLE]
-    if unknown:
-        raise ValidationError({unknown[0]: "この項目は再申請で変更できません。"})
+    check_correctable(corrections)
     try:
         with db.transaction(con):
             record = _one(con, application_id, version)
