@@ -181,7 +181,7 @@ def _new_members(con: duckdb.DuckDBPyConnection, cfg: Config, actor: str, day: d
             )
             SELECT a.application_id,
                    $prefix || lpad((last.n + row_number() OVER (ORDER BY a.submitted_at,
-                                    a.application_id))::VARCHAR, last.width::INTEGER, '0')
+                                    a.application_ref))::VARCHAR, last.width::INTEGER, '0')
                        AS member_no
             FROM approval_moves v JOIN applications a USING (application_id), last
             WHERE v.next_level IS NULL AND a.kind = 'new_registration' AND a.scheme = $scheme

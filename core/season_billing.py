@@ -213,6 +213,7 @@ def saj_lines(
                    l.amount, 0, coalesce(t.tax_class, 'out_of_scope'), $day::DATE,
                    ($day::DATE + INTERVAL 1 MONTH)::DATE, 'open', l.qualification_id, l.season
             FROM new_lines l LEFT JOIN item_tax t ON t.scheme = 'saj' AND t.item = l.item
+            ORDER BY l.member_no, l.item, l.qualification_id  -- ids in a repeatable order
             """,
             {"day": issued_on},
         )

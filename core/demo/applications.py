@@ -62,7 +62,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date, seed: int) -
                submitted_at, proxy_org_code,
                CASE WHEN proxy_org_code IS NULL THEN 'member' ELSE 'proxy' END,
                insurance_plan, competitor, 'demo'
-        FROM demo_intake
+        FROM demo_intake ORDER BY member_no
         """,
         {"season": season},
     )
@@ -162,8 +162,8 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date, seed: int) -
     )
     ids = db.frame(
         con,
-        "SELECT application_id, submitted_at FROM applications WHERE status = 'pending'"
-        " AND note = 'demo' AND level IS NULL",
+        "SELECT application_id, application_ref, submitted_at FROM applications"
+        " WHERE status = 'pending' AND note = 'demo' AND level IS NULL",
     )
     noon = dt.datetime.combine(on, dt.time(12))
     approvals.start(con, ids.select("application_id"), actor=ACTOR, now=noon)
@@ -179,7 +179,7 @@ def _climb(con: duckdb.DuckDBPyConnection, ids: pl.DataFrame, noon: dt.datetime)
         when = noon - dt.timedelta(days=days)
         moving = ids.filter(
             (pl.col("submitted_at") < when - dt.timedelta(days=1))
-            & ((pl.col("application_id").hash(seed=step) % 4) != 0)
+            & ((pl.col("application_ref").hash(seed=step) % 4) != 0)
         )
         if not moving.is_empty():
             approvals.advance(con, moving.select("application_id"), actor=ACTOR, now=when)
