@@ -22,9 +22,12 @@ pytestmark = pytest.mark.e2e
 
 def click_row(page: Page, grid: Locator, index: int, shows: Locator) -> None:
     """Tick a row's selection box; a click while the grid still draws can be lost: retry."""
-    box = grid.bounding_box()
-    assert box is not None
     for _ in range(3):
+        expect(grid).to_be_visible()  # a rerun may have replaced the grid: find it again
+        box = grid.bounding_box()
+        if box is None:
+            page.wait_for_timeout(500)
+            continue
         page.mouse.click(box["x"] + 12, box["y"] + ROW_HEIGHT * (index + 1) + 17)
         try:
             expect(shows).to_be_visible(timeout=7_000)
@@ -190,6 +193,7 @@ def test_a_club_pays_lines_from_two_months_in_one_payment(page: Page, server):
     expect(page.get_by_text("未納の明細（3件）")).to_be_visible()
 
     grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible()
     click_row(page, grid, 0, page.get_by_text("3,000 円", exact=True))
     click_row(page, grid, 2, page.get_by_text("6,000 円", exact=True))
     expect(page.get_by_text("2 件", exact=True)).to_be_visible()
