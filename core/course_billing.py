@@ -54,7 +54,8 @@ def bill_courses(
             con.execute(
                 """
                 CREATE OR REPLACE TEMP TABLE course_lines AS
-                SELECT nextval('billing_id_seq') AS billing_id, e.enrolment_id, e.member_no, c.scheme, e.form_received_on AS issued_on,
+                SELECT nextval('billing_id_seq') AS billing_id, e.enrolment_id, e.member_no,
+                       c.scheme, e.form_received_on AS issued_on,
                        e.form_received_on + p.due_days AS due_on,
                        CASE WHEN month(c.held_on) >= 4 THEN year(c.held_on)
                             ELSE year(c.held_on) - 1 END AS season,
