@@ -1,11 +1,11 @@
 """Approval queues at full scale: 200,000 pending applications over 1,000,000 members.
 
 On a copy of the full database (the source is never modified): 200,000 SAJ members apply for
-the next season (a tenth through their club, 1 % twice), routed by `approvals.start`; about
+the next season (a tenth through their club, 1 % twice), routed by `routing.start`; about
 half are then approved one or two levels on. Measured:
 - intake: routing + history + intake checks of the 200,000 in one transaction;
-- duplicate detection over the whole open intake (`intake_checks.refresh(everything=True)`);
-- an approver's queue: `approval_queue.queue` for the national body (every SAJ application at
+- duplicate detection over the whole open intake (`intake.refresh(everything=True)`);
+- an approver's queue: `queue.queue` for the national body (every SAJ application at
   SAJ's level) and for one prefectural federation, then the page itself with AppTest (second
   run, as an approver sees it after filtering);
 - approving 10,000 selected applications at once (`approvals.approve`), one transaction.
@@ -26,7 +26,9 @@ from pathlib import Path
 import polars as pl
 from common import OUT, record
 
-from core import approval_queue, approvals, db, intake_checks, users
+from core.access import users
+from core.applications import approvals, intake, queue, routing
+from core.store import db, migrations
 
 PENDING = 200_000
 APPROVE = 10_000
@@ -69,7 +71,7 @@ def build_intake(con) -> float:
 
 def _route(con, ids: pl.DataFrame) -> None:
     with db.transaction(con):
-        approvals.start(con, ids, actor="bench", now=NOW)
+        routing.start(con, ids, actor="bench", now=NOW)
 
 
 def climb(con) -> None:
@@ -88,7 +90,7 @@ def climb(con) -> None:
 def queue_times(con, role: str, scope: str, runs: int = 7) -> dict[str, object]:
     seconds = []
     for _ in range(runs):
-        elapsed, (rows, counts) = timed(approval_queue.queue, con, role=role, scope=scope, now=NOW)
+        elapsed, (rows, counts) = timed(queue.queue, con, role=role, scope=scope, now=NOW)
         seconds.append(elapsed)
     return {
         "queue_total": counts["total"],
@@ -114,7 +116,7 @@ def page_time(path: Path, username: str) -> tuple[float, float]:
     at.text_input[1].input("bench-pass-123")
     at.button[0].click()
     at.run()
-    at.switch_page("pages/approval_queue.py")
+    at.switch_page("pages/queue.py")
     first, _ = timed(at.run)
     assert not at.exception, at.exception
     again, _ = timed(at.run)
@@ -130,7 +132,7 @@ def main() -> None:
         path = Path(tmp) / "approvals.duckdb"
         shutil.copy(args.db, path)
         with db.connect(path) as con:
-            db.migrate(con)
+            migrations.migrate(con)
             for username, scope in (("bench_saj", "SAJ"), ("bench_pref", "SAJ-13")):
                 if users.get(con, username) is None:
                     users.create(con, username=username, display_name=username,
@@ -141,7 +143,7 @@ def main() -> None:
             climb(con)
             national = queue_times(con, "approver", "SAJ")
             prefecture = queue_times(con, "approver", "SAJ-13")
-            rows, _ = approval_queue.queue(con, role="approver", scope="SAJ", now=NOW, limit=None)
+            rows, _ = queue.queue(con, role="approver", scope="SAJ", now=NOW, limit=None)
             chosen = list(
                 zip(rows["application_id"][:APPROVE], rows["version"][:APPROVE], strict=True)
             )
@@ -177,7 +179,7 @@ def main() -> None:
 
 def _refresh_all(con) -> int:
     with db.transaction(con):
-        return intake_checks.refresh(con, everything=True)
+        return intake.refresh(con, everything=True)
 
 
 if __name__ == "__main__":

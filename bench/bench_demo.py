@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import db
 from core.demo import build_demo
+from core.store import db, migrations
 
 
 def main() -> None:
@@ -33,7 +33,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "bench.duckdb"
         with db.connect(path) as con:
-            db.migrate(con)
+            migrations.migrate(con)
             start = time.perf_counter()
             counts = build_demo(con, members=args.members, seed=args.seed, today=args.today)
             seconds = time.perf_counter() - start

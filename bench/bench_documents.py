@@ -1,7 +1,7 @@
 """Receipts at full scale: 1,000 receipt PDFs for members with paid lines.
 
-`documents.issue_many` reads the lines of all members in one query and makes one PDF per
-member; "one by one" calls `documents.issue` per member, as the member page's button does.
+`invoices.issue_many` reads the lines of all members in one query and makes one PDF per
+member; "one by one" calls `invoices.issue` per member, as the member page's button does.
 
 Usage: python bench/bench_documents.py --db bench/out/full.duckdb [--count 1000] [--single 100]
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from common import OUT, record
 
-from core import db, documents
+from core.documents import invoices
+from core.store import db
 
 
 def main() -> None:
@@ -34,13 +35,13 @@ def main() -> None:
         ]
         started = time.perf_counter()
         written = count = 0
-        for doc in documents.issue_many(con, members, "receipt"):
+        for doc in invoices.issue_many(con, members, "receipt"):
             written += len(doc.pdf)
             count += 1
         elapsed = time.perf_counter() - started
         started = time.perf_counter()
         for member_no in members[: args.single]:
-            documents.issue(con, member_no, "receipt")
+            invoices.issue(con, member_no, "receipt")
         single = (time.perf_counter() - started) / max(1, min(args.single, len(members)))
     record(
         "receipts",

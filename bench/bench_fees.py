@@ -14,8 +14,9 @@ from pathlib import Path
 
 from common import OUT, record
 
-from core import db, fees
-from core.config_settings import SCHEME_CODES
+from core.billing import fees
+from core.config.settings import SCHEME_CODES
+from core.store import db
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from common import OUT, PYTHON, record, run_timed
 
-from core import db, exports
+from core.store import db, exports
 
 
 def make_files(source: Path, folder: Path) -> tuple[Path, Path, int]:

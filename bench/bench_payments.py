@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 from common import OUT, PYTHON, record, run_timed
 
-from core import db
+from core.store import db
 
 METHODS = ("card", "convenience_store", "pay_easy", "bank_transfer", "net_banking", "atm")
 DUPLICATES = 1_000

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from common import OUT, PYTHON, record, run_timed
 
-from core import db, renewals, whatif
+from core.renewals import explain as explanation
+from core.renewals import whatif
+from core.store import db, migrations
 
 
 def main() -> None:
@@ -29,7 +31,7 @@ def main() -> None:
     copy = OUT / "renew.duckdb"
     shutil.copyfile(args.db, copy)
     with db.connect(copy) as con:
-        db.migrate(con)
+        migrations.migrate(con)
         started = time.perf_counter()
         con.execute(
             "SELECT member_no, scheme, kind, count(*), sum(hours), sum(points)"
@@ -49,7 +51,7 @@ def main() -> None:
         timings = []
         for member_no in members:
             started = time.perf_counter()
-            renewals.explain(con, member_no, args.as_of)
+            explanation.explain(con, member_no, args.as_of)
             timings.append((time.perf_counter() - started) * 1000)
     as_of = ["--as-of", args.as_of.isoformat(), "--db", str(copy)]
     dry, dry_peak, _ = run_timed([PYTHON, "-m", "core", "renew", "--dry-run", *as_of])

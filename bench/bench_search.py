@@ -17,8 +17,9 @@ from pathlib import Path
 
 from common import record
 
-from core import db, members
-from core.members import MemberQuery
+from core.members import records as members
+from core.members.records import MemberQuery
+from core.store import db
 
 
 def keywords(path: Path, n: int, seed: int) -> dict[str, list[str]]:

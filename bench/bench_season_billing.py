@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import OUT, PYTHON, record, run_timed
 
-from core import db
+from core.store import db, migrations
 
 
 def main() -> None:
@@ -30,7 +30,7 @@ def main() -> None:
         path = Path(tmp) / "season.duckdb"
         shutil.copy(args.db, path)
         with db.connect(path) as con:
-            db.migrate(con)
+            migrations.migrate(con)
             con.execute("DELETE FROM billing WHERE scheme = 'saj' AND season = ?", [args.season])
             registrations = db.one(
                 con,

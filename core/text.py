@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from japanera import EraDate
 
+JST = ZoneInfo("Asia/Tokyo")
 HIRAGANA = [chr(c) for c in range(0x3041, 0x3097)]
 KATAKANA = [chr(c + 0x60) for c in range(0x3041, 0x3097)]
 _HIRA_TO_KATA = str.maketrans(dict(zip(HIRAGANA, KATAKANA, strict=True)))
@@ -139,3 +141,8 @@ def jp_date(day: dt.date | None, *, with_wareki: bool = False) -> str:
         return "—"
     text = f"{day.year}年{day.month}月{day.day}日"
     return f"{text}（{wareki(day)}）" if with_wareki else text
+
+
+def jst_now() -> dt.datetime:
+    """Japan time now, without a zone and to the second, as applications store it."""
+    return dt.datetime.now(JST).replace(tzinfo=None, microsecond=0)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import audit
+from core.store import audit
 from ui.auth import current_user
 from ui.data import connection
 from ui.widgets import audit_words, downloads, table

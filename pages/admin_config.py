@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from core import text
-from core.config_settings import CONFIG_FILES
+from core.config.settings import CONFIG_FILES
 from ui.auth import current_user
 from ui.data import settings
 

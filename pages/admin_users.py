@@ -4,8 +4,11 @@ import secrets
 
 import streamlit as st
 
-from core import audit, organizations, users
+from core import vocabulary
+from core.access import users
 from core.errors import ValidationError
+from core.members import organizations
+from core.store import audit
 from ui.auth import current_user
 from ui.data import connection
 from ui.widgets import audit_words, flash, show_flash, table
@@ -50,7 +53,9 @@ scopes = scope_choices()
 with connection() as con:
     listing = users.listing(con)
 st.subheader(f"ユーザー一覧（{listing.height}人）")
-table(listing.with_columns(listing["role"].replace_strict(users.ROLES, default=listing["role"])))
+table(
+    listing.with_columns(listing["role"].replace_strict(vocabulary.ROLES, default=listing["role"]))
+)
 
 left, right = st.columns(2)
 with left:
@@ -59,7 +64,7 @@ with left:
         username = st.text_input("ユーザーID（英小文字・数字）")
         display_name = st.text_input("氏名")
         email = st.text_input("メールアドレス（任意）")
-        role = st.selectbox("役割", list(users.ROLES), format_func=users.ROLES.get)
+        role = st.selectbox("役割", list(vocabulary.ROLES), format_func=vocabulary.ROLES.get)
         scope = st.selectbox(
             "担当組織（この組織の配下のみ表示）", list(scopes), format_func=scopes.get
         )
@@ -91,9 +96,9 @@ with right:
         with st.form("user_edit_form"):
             role = st.selectbox(
                 "役割",
-                list(users.ROLES),
-                index=list(users.ROLES).index(row["role"]),
-                format_func=users.ROLES.get,
+                list(vocabulary.ROLES),
+                index=list(vocabulary.ROLES).index(row["role"]),
+                format_func=vocabulary.ROLES.get,
             )
             scope_codes = list(scopes)
             scope = st.selectbox(

@@ -7,10 +7,13 @@ import duckdb
 import polars as pl
 import streamlit as st
 
-from core import approval_queue, approvals, members
-from core.approval_queue import FLAGS, SLA_LABELS, QueueFilter
-from core.config_settings import SCHEME_CODES
+from core import schemes, vocabulary
+from core.applications import approvals, queue, records, routing
+from core.applications.queue import QueueFilter
 from core.errors import ConflictError, ValidationError
+from core.members import records as members
+from core.vocabulary import QUEUE_FLAGS as FLAGS
+from core.vocabulary import SLA_MARKS as SLA_LABELS
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import column_config, downloads, flash, show_flash, table
@@ -30,7 +33,7 @@ T = TypeVar("T")
 
 user: CurrentUser = current_user()
 cfg = settings()
-may_approve = user.role in approvals.APPROVER_ROLES
+may_approve = user.role in routing.APPROVER_ROLES
 st.title("承認待ち")
 st.caption(
     f"担当範囲: {user.scope_name}。"
@@ -42,19 +45,22 @@ show_flash()
 approver = user.role == "approver"  # an approver's level is their organisation's: no choice
 cols = iter(st.columns([2, 2, 2, 1] if approver else [2, 2, 2, 2, 1]))
 scheme = next(cols).selectbox(
-    "制度", [ANY, *SCHEME_CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
+    "制度", [ANY, *schemes.CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
     key=SCHEME,
 )  # fmt: skip
 kind = next(cols).selectbox(
-    "申請の種類", [ANY, *approvals.KINDS], format_func=lambda k: approvals.KINDS.get(k, k), key=KIND
+    "申請の種類",
+    [ANY, *vocabulary.APPLICATION_KINDS],
+    format_func=lambda k: vocabulary.APPLICATION_KINDS.get(k, k),
+    key=KIND,
 )
 level = (
     ANY
     if approver
     else next(cols).selectbox(
         "段階",
-        [ANY, *approvals.LEVELS],
-        format_func=lambda k: approvals.LEVELS.get(k, k),
+        [ANY, *vocabulary.LEVELS],
+        format_func=lambda k: vocabulary.LEVELS.get(k, k),
         key=LEVEL,
     )
 )
@@ -71,7 +77,7 @@ filters = QueueFilter(
 )
 
 with connection() as con:
-    rows, counts = approval_queue.queue(con, role=user.role, scope=user.scope, filters=filters)
+    rows, counts = queue.queue(con, role=user.role, scope=user.scope, filters=filters)
 
 metrics = st.columns(4)
 metrics[0].metric("承認待ち", f"{counts['total']:,} 件")
@@ -103,15 +109,15 @@ shown = rows.select(
     pl.col("sla").replace_strict(SLA_LABELS, default="—"),
     "waiting_hours",
     "due_at",
-    pl.col("scheme").replace_strict({c: cfg.scheme_name(c) for c in SCHEME_CODES}),
-    pl.col("kind").replace_strict(approvals.KINDS, default=pl.col("kind")),
+    pl.col("scheme").replace_strict({c: cfg.scheme_name(c) for c in schemes.CODES}),
+    pl.col("kind").replace_strict(vocabulary.APPLICATION_KINDS, default=pl.col("kind")),
     "season",
     "member_no",
     *(["name"] if not user.masked else []),
     "org_name",
-    pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")),
+    pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
     "level_org_name",
-    pl.col("entered_by").replace_strict(approvals.ENTERED_BY, default=pl.col("entered_by")),
+    pl.col("entered_by").replace_strict(vocabulary.ENTERED_BY, default=pl.col("entered_by")),
     "submitted_at",
     pl.Series("checks", [checks(r) for r in rows.iter_rows(named=True)]),
 )
@@ -177,15 +183,15 @@ if len(picked) != 1:
 chosen = picked[0]
 st.subheader(f"申請 {chosen['application_ref']}")
 with connection() as con:
-    history = approvals.history(con, chosen["application_id"])
-    other = approvals.get(con, chosen["duplicate_of"]) if chosen["duplicate_of"] else None
+    history = records.history(con, chosen["application_id"])
+    other = records.get(con, chosen["duplicate_of"]) if chosen["duplicate_of"] else None
     twin = (
         members.get(con, user.scope, chosen["same_person_as"]) if chosen["same_person_as"] else None
     )
 left, right = st.columns(2)
 with left:
     st.markdown(
-        f"- 種類: {approvals.KINDS.get(chosen['kind'], chosen['kind'])}"
+        f"- 種類: {vocabulary.APPLICATION_KINDS.get(chosen['kind'], chosen['kind'])}"
         f"（{cfg.scheme_name(chosen['scheme'])}"
         + (f"・{chosen['season']}年度" if chosen["season"] else "")
         + ")\n"
@@ -209,7 +215,7 @@ with right:
     if other:
         st.warning(
             f"二重申請の疑い: 申請 {other['application_ref']}"
-            f"（{approvals.STATUSES.get(other['status'], other['status'])}、"
+            f"（{vocabulary.APPLICATION_STATUSES.get(other['status'], other['status'])}、"
             f"申請日時 {other['submitted_at']:%Y-%m-%d %H:%M}）"
         )
     if chosen["same_person_as"]:
@@ -229,9 +235,9 @@ with right:
 st.markdown("**履歴**")
 table(
     history.with_columns(
-        pl.col("action").replace_strict(approvals.ACTIONS, default=pl.col("action")),
-        pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")),
-        pl.col("next_level").replace_strict(approvals.LEVELS, default=pl.col("next_level")),
+        pl.col("action").replace_strict(vocabulary.APPLICATION_ACTIONS, default=pl.col("action")),
+        pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
+        pl.col("next_level").replace_strict(vocabulary.LEVELS, default=pl.col("next_level")),
     )
 )
 

@@ -7,8 +7,8 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from core import approval_queue, approvals
-from core.config_settings import SCHEME_CODES
+from core import schemes, vocabulary
+from core.applications import queue
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import downloads, table
@@ -16,7 +16,7 @@ from ui.widgets import downloads, table
 PERIOD = "sla_period"
 SCHEME = "sla_scheme"
 ANY = "（すべて）"
-ORDER = {"level": list(approvals.LEVELS.values())}  # the chain's order in legends
+ORDER = {"level": list(vocabulary.LEVELS.values())}  # the chain's order in legends
 
 user: CurrentUser = current_user()
 cfg = settings()
@@ -32,7 +32,7 @@ period = left.date_input(
     "期間", value=(today - dt.timedelta(days=29), today), key=PERIOD, format="YYYY/MM/DD"
 )
 scheme = right.selectbox(
-    "制度", [ANY, *SCHEME_CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
+    "制度", [ANY, *schemes.CODES], format_func=lambda c: c if c == ANY else cfg.scheme_name(c),
     key=SCHEME,
 )  # fmt: skip
 if not isinstance(period, tuple) or len(period) != 2:
@@ -43,7 +43,7 @@ if not isinstance(period, tuple) or len(period) != 2:
 @st.cache_data(ttl=60, show_spinner="集計しています…")
 def history(scope: str, first: dt.date, last: dt.date, scheme: str | None) -> pl.DataFrame:
     with connection() as con:
-        return approval_queue.sla_history(con, scope=scope, first=first, last=last, scheme=scheme)
+        return queue.sla_history(con, scope=scope, first=first, last=last, scheme=scheme)
 
 
 frame = history(user.scope, period[0], period[1], None if scheme == ANY else scheme)
@@ -52,7 +52,7 @@ if frame.is_empty():
     st.stop()
 
 frame = frame.with_columns(
-    pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")).alias("level")
+    pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")).alias("level")
 )
 by_level = frame.filter(pl.col("org_code").is_null()).sort("day", "level")
 per_org = frame.filter(pl.col("org_code").is_not_null())

@@ -6,8 +6,10 @@ import functools
 import polars as pl
 import streamlit as st
 
-from core import billing, documents, organizations, payments
+from core.billing import methods, payments
+from core.documents import invoices
 from core.errors import PaymentConflict, PaymentRefused
+from core.members import organizations
 from ui.auth import current_user
 from ui.data import connection, settings
 from ui.widgets import flash, show_flash, table
@@ -62,8 +64,8 @@ def batch_pdf(org_code: str) -> bytes:
     """The organisation's invoices in one PDF (cover page and one invoice per member)."""
     with connection() as con:
         try:
-            return documents.club_batch(con, org_code, "invoice").pdf
-        except documents.NothingToIssue:
+            return invoices.club_batch(con, org_code, "invoice").pdf
+        except invoices.NothingToIssue:
             return b""
 
 
@@ -95,7 +97,7 @@ if selected.is_empty():
     st.stop()
 
 paid_on = st.date_input("入金日", value=dt.date.today(), key=PAID_ON, format="YYYY/MM/DD")
-quotes = billing.quotes(total, paid_on)
+quotes = methods.quotes(total, paid_on)
 st.subheader("支払方法ごとの手数料")
 st.dataframe(
     pl.DataFrame(

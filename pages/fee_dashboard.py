@@ -6,8 +6,8 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from core import fees
-from core.config_settings import SCHEME_CODES
+from core import schemes, vocabulary
+from core.billing import fees
 from ui.auth import current_user
 from ui.data import connection, settings
 from ui.widgets import downloads, table
@@ -40,7 +40,11 @@ period = left.date_input(
     format="YYYY/MM/DD",
 )
 chosen = right.multiselect(
-    "制度", list(SCHEME_CODES), default=list(SCHEME_CODES), format_func=cfg.scheme_name, key=SCHEMES
+    "制度",
+    list(schemes.CODES),
+    default=list(schemes.CODES),
+    format_func=cfg.scheme_name,
+    key=SCHEMES,
 )
 if not isinstance(period, tuple) or len(period) != 2 or not chosen:
     st.info("期間（開始日と終了日）と制度を選んでください。")
@@ -138,7 +142,7 @@ with left:
                 y="amount",
                 color="経過日数",
                 labels={"amount": "未納額（円）"},
-                category_orders={"経過日数": list(fees.AGE_BANDS)},
+                category_orders={"経過日数": list(vocabulary.AGE_BANDS)},
             ),
             width="stretch",
         )

@@ -6,8 +6,10 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from core import overview, text
-from core.members import QUALIFICATION_STATUSES, STATUSES
+from core import text
+from core.stats import overview
+from core.vocabulary import MEMBER_STATUSES as STATUSES
+from core.vocabulary import QUALIFICATION_STATUSES
 from ui.auth import current_user
 from ui.data import connection, settings
 

@@ -6,22 +6,18 @@ import functools
 import polars as pl
 import streamlit as st
 
-from core import (
-    approval_queue,
-    approvals,
-    audit,
-    db,
-    documents,
-    explanations,
-    members,
-    organizations,
-    refunds,
-    renewals,
-    text,
-)
-from core.config_settings import SCHEME_CODES
+from core import schemes, text, vocabulary
+from core.applications import records
+from core.billing import refunds
+from core.documents import invoices
 from core.errors import ConflictError, PaymentRefused, ValidationError
-from core.members import CONTACT_LABELS, QUALIFICATION_STATUSES, STATUSES, MemberQuery
+from core.members import contact, organizations
+from core.members import records as members
+from core.members.records import MemberQuery
+from core.renewals import explain as explanation
+from core.store import audit, db
+from core.vocabulary import CONTACT_LABELS, QUALIFICATION_STATUSES
+from core.vocabulary import MEMBER_STATUSES as STATUSES
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, lease, settings
 from ui.widgets import audit_words, flash, show_flash, table
@@ -73,7 +69,7 @@ with st.form("lookup_form"):
     filters[0].selectbox(
         "所属組織", [ANY, *org_choices], format_func=lambda c: org_choices.get(c, c), key=ORG
     )
-    schemes = [ANY, *SCHEME_CODES]
+    schemes = [ANY, *schemes.CODES]
     filters[1].selectbox(
         "制度", schemes, format_func=lambda s: s if s == ANY else cfg.scheme_name(s), key=SCHEME
     )
@@ -102,7 +98,7 @@ def document_pdf(
 ) -> bytes:
     """The invoice or receipt, built when the download button is clicked."""
     with lease(str(db.db_path())).connection() as con:
-        return documents.issue(con, member_no, kind, addressee=addressee, issued_on=issued_on).pdf
+        return invoices.issue(con, member_no, kind, addressee=addressee, issued_on=issued_on).pdf
 
 
 def _chosen(key: str) -> str | None:
@@ -171,8 +167,8 @@ with connection() as con:
     done = members.activities(con, member_no)
     bills = members.billing(con, member_no)
     history = audit.member_history(con, member_no)
-    applied = approval_queue.member_applications(con, member_no)
-    explained = renewals.explain(con, member_no, dt.date.today())
+    applied = records.member_applications(con, member_no)
+    explained = explanation.explain(con, member_no, dt.date.today())
     chain = organizations.ancestors(con, record["org_code"])
 
 shown_record = members.mask_record(record) if user.masked else record
@@ -201,7 +197,7 @@ with tabs[0]:
         "生年月日": shown_record["birth_date"]
         if user.masked
         else text.jp_date(birth, with_wareki=True),
-        "会員区分": members.CATEGORIES.get(record["category"] or "", "—"),
+        "会員区分": vocabulary.MEMBER_CATEGORIES.get(record["category"] or "", "—"),
         "郵便番号": shown_record["postal_code"] or "—",
         "住所": f"{shown_record['prefecture'] or ''}{shown_record['address'] or ''}" or "—",
         "電話番号": shown_record["phone"] or "—",
@@ -213,7 +209,7 @@ with tabs[0]:
     if user.may_correct and record["status"] != "erased":
         st.markdown("#### 連絡先の修正")
         with connection() as con:
-            prefectures = members.prefectures(con)
+            prefectures = contact.prefectures(con)
         with st.form(CORRECTION):
             left, right = st.columns(2)
             postal = left.text_input(
@@ -238,7 +234,7 @@ with tabs[0]:
             )
             save = st.form_submit_button("修正を保存", type="primary")
         if save:
-            expected = {f: record.get(f) for f in members.CONTACT_FIELDS}
+            expected = {f: record.get(f) for f in contact.CONTACT_FIELDS}
             values = {
                 "postal_code": postal,
                 "prefecture": prefecture or "",
@@ -248,7 +244,7 @@ with tabs[0]:
             }
             try:
                 with connection() as con:
-                    changes = members.correct_contact(
+                    changes = contact.correct_contact(
                         con,
                         scope=user.scope,
                         member_no=member_no,
@@ -263,7 +259,7 @@ with tabs[0]:
                         f"{CONTACT_LABELS.get(field, '変更理由' if field == 'reason' else field)}: {message}"
                     )
                 with connection() as con:
-                    hint = members.postal_lookup(con, postal)
+                    hint = contact.postal_lookup(con, postal)
                 if hint:
                     st.info(
                         f"郵便番号 {hint['postal_code']} の住所: {hint['prefecture']}{hint['city']}{hint['town']}"
@@ -309,10 +305,10 @@ with tabs[1]:
                     f"**{q['label']}**　{QUALIFICATION_STATUSES.get(q['status'], q['status'])}　有効期限: {until}"
                 )
                 for requirement in q["requirements"]:
-                    st.write(explanations.requirement_sentence(requirement))
+                    st.write(explanation.requirement_sentence(requirement))
                 if not q["requirements"]:
                     st.caption("この資格に自動判定の対象となる要件はありません。")
-                st.write(explanations.decision_sentence(q))
+                st.write(explanation.decision_sentence(q))
 
 with tabs[2]:
     if done.is_empty():
@@ -343,7 +339,7 @@ with tabs[3]:
             for column, kind, status in zip(
                 columns, ("invoice", "receipt"), ("open", "paid"), strict=True
             ):
-                title = documents.KINDS[kind][0]
+                title = invoices.KINDS[kind][0]
                 chosen = on_document.filter(pl.col("status") == status)
                 if chosen.is_empty():
                     column.caption(f"{title}に載せる明細はありません。")
@@ -403,11 +399,13 @@ with tabs[4]:
     else:
         table(
             applied.with_columns(
-                pl.col("kind").replace_strict(approvals.KINDS, default=pl.col("kind")),
-                pl.col("status").replace_strict(approvals.STATUSES, default=pl.col("status")),
-                pl.col("level").replace_strict(approvals.LEVELS, default=pl.col("level")),
+                pl.col("kind").replace_strict(vocabulary.APPLICATION_KINDS, default=pl.col("kind")),
+                pl.col("status").replace_strict(
+                    vocabulary.APPLICATION_STATUSES, default=pl.col("status")
+                ),
+                pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
                 pl.col("entered_by").replace_strict(
-                    approvals.ENTERED_BY, default=pl.col("entered_by")
+                    vocabulary.ENTERED_BY, default=pl.col("entered_by")
                 ),
             )
         )

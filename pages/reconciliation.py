@@ -5,7 +5,8 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from core import reconciliation
+from core import vocabulary
+from core.billing import reconciliation
 from core.errors import PaymentConflict, PaymentRefused
 from ui.auth import current_user
 from ui.data import connection, settings
@@ -48,8 +49,8 @@ if items.is_empty():
     st.stop()
 
 shown = items.with_columns(
-    pl.col("kind").replace_strict(reconciliation.KINDS, default=pl.col("kind")),
-    pl.col("status").replace_strict(reconciliation.STATUSES, default=pl.col("status")),
+    pl.col("kind").replace_strict(vocabulary.RECONCILIATION_KINDS, default=pl.col("kind")),
+    pl.col("status").replace_strict(vocabulary.RECONCILIATION_STATUSES, default=pl.col("status")),
     pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),
 )
 event = table(shown, on_select="rerun", selection_mode="single-row", key=PICK)
@@ -60,14 +61,14 @@ if not rows:
     st.stop()
 
 item = items.row(rows[0], named=True)
-st.subheader(f"消込番号 {item['item_id']}: {reconciliation.KINDS[item['kind']]}")
+st.subheader(f"消込番号 {item['item_id']}: {vocabulary.RECONCILIATION_KINDS[item['kind']]}")
 expected = f"{item['expected']:,}円" if item["expected"] is not None else "なし"
 st.markdown(
     f"会員番号 **{item['member_no']}**・{item['item']}・入金 **{item['amount']:,}円**"
     f"（{item['paid_on']}、{item['reference']}）・未納額 {expected}"
 )
 if item["status"] != "open":
-    st.info(f"この入金は処理済みです（{reconciliation.STATUSES[item['status']]}）。")
+    st.info(f"この入金は処理済みです（{vocabulary.RECONCILIATION_STATUSES[item['status']]}）。")
     st.stop()
 
 action = st.radio("処理", list(ACTIONS), format_func=ACTIONS.get, key=ACTION)

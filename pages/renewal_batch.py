@@ -6,26 +6,21 @@ import json
 import polars as pl
 import streamlit as st
 
-from core import audit, renewals
+from core import schemes
 from core.errors import ConflictError
-from core.organizations import ALL_SCOPE
+from core.members.organizations import ALL_SCOPE
+from core.renewals import batch
+from core.store import audit
+from core.vocabulary import DECISION_LABELS, OUTCOME_LABELS
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import OUTCOME_LABELS, audit_words, downloads, flash, show_flash, table
+from ui.widgets import audit_words, downloads, flash, show_flash, table
 
 AS_OF = "batch_as_of"
 SCHEMES = "batch_schemes"
 CONFIRM = "batch_confirm"
 PREVIEW = "batch_preview"
 RUN_PICK = "batch_run_pick"
-DECISION_LABELS = {
-    "extend": "延長",
-    "open_fee": "会費請求",
-    "lapse": "失効",
-    "invalidate": "無効化",
-    "erase": "抹消",
-    "convert": "期限なしへ移行",
-}
 
 user = current_user()
 cfg = settings()
@@ -43,8 +38,8 @@ left, right = st.columns([1, 2])
 as_of = left.date_input("基準日", value=dt.date.today(), key=AS_OF, format="YYYY/MM/DD")
 chosen = right.multiselect(
     "制度",
-    list(renewals.SCHEMES),
-    default=list(renewals.SCHEMES),
+    list(schemes.CODES),
+    default=list(schemes.CODES),
     format_func=cfg.scheme_name,
     key=SCHEMES,
 )
@@ -71,7 +66,7 @@ if st.button("プレビュー（書き込みません）", icon=":material/visib
         st.session_state[PREVIEW] = (
             as_of,
             tuple(chosen),
-            *renewals.preview(con, as_of, schemes=tuple(chosen)),
+            *batch.preview(con, as_of, schemes=tuple(chosen)),
         )
 
 preview = st.session_state.get(PREVIEW)
@@ -91,7 +86,7 @@ if preview and preview[0] == as_of and preview[1] == tuple(chosen):
     if st.button("更新処理を実行", type="primary", disabled=not st.session_state.get(CONFIRM)):
         try:
             with connection() as con, st.spinner("実行しています…"):
-                result = renewals.run(con, as_of, schemes=tuple(chosen), actor=user.username)
+                result = batch.run(con, as_of, schemes=tuple(chosen), actor=user.username)
         except ConflictError as exc:
             st.error(str(exc))
         else:
@@ -102,7 +97,7 @@ if preview and preview[0] == as_of and preview[1] == tuple(chosen):
 
 st.subheader("実行履歴")
 with connection() as con:
-    history = renewals.run_history(con)
+    history = batch.run_history(con)
 if history.is_empty():
     st.info("まだ実行されていません。")
     st.stop()

@@ -6,12 +6,13 @@ import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from core import whatif
 from core.config import ConfigError
-from core.config_settings import BY_KEY
+from core.config.settings import BY_KEY
+from core.renewals import whatif
+from core.vocabulary import OUTCOME_LABELS
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import OUTCOME_LABELS, downloads, table
+from ui.widgets import downloads, table
 
 AS_OF = "whatif_as_of"
 EDITOR = "whatif_editor"
@@ -26,7 +27,7 @@ st.caption(
 )
 
 as_of = st.date_input("基準日", value=dt.date.today(), key=AS_OF, format="YYYY/MM/DD")
-keys = whatif.tunable_keys()
+keys = whatif.tunable_keys(cfg, as_of)
 editor = pl.DataFrame(
     {
         "設定キー": keys,

@@ -8,7 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from core import db, imports, users
+from core import imports
+from core.access import users
+from core.store import db, migrations
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_TABLES = ("organizations", "members", "qualifications", "activities")
@@ -26,7 +28,7 @@ SAMPLE_USERS = (
 def con() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory database with every migration applied, closed after."""
     with db.connect(":memory:") as connection:
-        db.migrate(connection)
+        migrations.migrate(connection)
         yield connection
 
 
@@ -58,7 +60,7 @@ def db_path(tmp_path: Path) -> Path:
     """A file-backed database path with the schema applied (nothing open on it)."""
     path = tmp_path / "test.duckdb"
     with db.connect(path) as connection:
-        db.migrate(connection)
+        migrations.migrate(connection)
     return path
 
 

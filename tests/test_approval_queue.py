@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from core import approval_queue, approvals, business_days, config, db, imports, intake_checks
-from core.approval_queue import QueueFilter
+from core import config, imports
+from core.applications import approvals, business_days, intake, queue
+from core.applications.queue import QueueFilter
 from core.errors import InputFileError
+from core.store import db
 from tests.test_approvals import NOW, SEASON, apply, approve_once, state
 
 CFG = config.current()
@@ -67,7 +69,7 @@ def test_prefecture_sla_is_48_hours_from_arrival(sample):
     assert state(sample, app)[1] == "SAJ-22"
 
     def sla(now: dt.datetime) -> tuple[object, object]:
-        rows, _ = approval_queue.queue(sample, role="admin", scope="*", now=now)
+        rows, _ = queue.queue(sample, role="admin", scope="*", now=now)
         row = rows.filter(rows["application_id"] == app).row(0, named=True)
         return row["due_at"], row["sla"]
 
@@ -80,15 +82,11 @@ def test_national_sla_ends_with_the_next_business_day(sample):
     friday = dt.datetime(2026, 5, 1, 15, 0)  # arrives at SAJ before Golden Week
     app = at_level(sample, "A0000003", 2, friday)
     assert state(sample, app)[1] == "SAJ"
-    rows, counts = approval_queue.queue(
-        sample, role="admin", scope="*", now=dt.datetime(2026, 5, 7, 12)
-    )
+    rows, counts = queue.queue(sample, role="admin", scope="*", now=dt.datetime(2026, 5, 7, 12))
     row = rows.filter(rows["application_id"] == app).row(0, named=True)
     assert row["due_at"] == dt.datetime(2026, 5, 8, 0, 0)  # end of Thursday 7 May
     assert row["sla"] == "due"
-    rows, counts = approval_queue.queue(
-        sample, role="admin", scope="*", now=dt.datetime(2026, 5, 8, 0, 1)
-    )
+    rows, counts = queue.queue(sample, role="admin", scope="*", now=dt.datetime(2026, 5, 8, 0, 1))
     assert counts["overdue"] == 1
 
 
@@ -96,11 +94,11 @@ def test_approver_sees_only_their_own_level_and_subtree(sample):
     club_level = apply(sample, member_no="A0000001", **SEASON)
     at_prefecture = at_level(sample, "A0000003", 1, NOW)
     tokyo = apply(sample, member_no="A0000004", **SEASON)
-    rows, _ = approval_queue.queue(sample, role="approver", scope="SAJ-22", now=NOW)
+    rows, _ = queue.queue(sample, role="approver", scope="SAJ-22", now=NOW)
     assert rows["application_id"].to_list() == [at_prefecture]
-    rows, _ = approval_queue.queue(sample, role="approver", scope="SAJ-22-C001", now=NOW)
+    rows, _ = queue.queue(sample, role="approver", scope="SAJ-22-C001", now=NOW)
     assert rows["application_id"].to_list() == [club_level]
-    rows, _ = approval_queue.queue(sample, role="hq_staff", scope="SAJ-13", now=NOW)
+    rows, _ = queue.queue(sample, role="hq_staff", scope="SAJ-13", now=NOW)
     assert rows["application_id"].to_list() == [tokyo]
 
 
@@ -108,11 +106,11 @@ def test_queue_filters_by_kind_and_flag(sample):
     apply(sample, member_no="A0000001", **SEASON)
     back = apply(sample, member_no="A0000001", scheme="saj", kind="qualification_return",
                  season="2026", qualification="examiner")  # fmt: skip
-    rows, counts = approval_queue.queue(
+    rows, counts = queue.queue(
         sample, role="admin", scope="*", filters=QueueFilter(kind="qualification_return"), now=NOW
     )
     assert rows["application_id"].to_list() == [back]
-    rows, counts = approval_queue.queue(
+    rows, counts = queue.queue(
         sample, role="admin", scope="*", filters=QueueFilter(flag="returns_qualification"), now=NOW
     )
     assert counts["total"] == 2  # the return and the registration that carries it
@@ -124,7 +122,7 @@ def test_queue_filters_by_kind_and_flag(sample):
 def test_same_member_applying_twice_in_a_season_is_flagged_with_the_other(sample):
     first = apply(sample, member_no="A0000002", **SEASON)
     second = apply(sample, member_no="A0000002", **SEASON)
-    flags = {a: intake_checks.flagged(sample, a)["duplicate_of"] for a in (first, second)}
+    flags = {a: intake.flagged(sample, a)["duplicate_of"] for a in (first, second)}
     refs = {a: approvals_ref(sample, a) for a in (first, second)}
     assert flags == {first: refs[second], second: refs[first]}
 
@@ -133,7 +131,7 @@ def test_a_withdrawn_application_is_not_a_duplicate(sample):
     first = apply(sample, member_no="A0000002", **SEASON)
     approvals.withdraw(sample, first, state(sample, first)[2], note="", actor="x")
     second = apply(sample, member_no="A0000002", **SEASON)
-    assert intake_checks.flagged(sample, second)["duplicate_of"] is None
+    assert intake.flagged(sample, second)["duplicate_of"] is None
 
 
 def test_same_person_under_two_member_numbers_is_flagged(sample):
@@ -143,7 +141,7 @@ def test_same_person_under_two_member_numbers_is_flagged(sample):
         " '佐藤', '花子', 'サトウ', 'ハナコ', '1992-02-29', '佐藤花子', 'サトウハナコ')"
     )
     app = apply(sample, member_no="A0000002", **SEASON)
-    assert intake_checks.flagged(sample, app)["same_person_as"] == "A0000099"
+    assert intake.flagged(sample, app)["same_person_as"] == "A0000099"
 
 
 def test_same_name_with_another_birth_date_is_not_the_same_person(sample):
@@ -153,7 +151,7 @@ def test_same_name_with_another_birth_date_is_not_the_same_person(sample):
         " '佐藤', '花子', 'サトウ', 'ハナコ', '1992-03-01', '佐藤花子', 'サトウハナコ')"
     )
     app = apply(sample, member_no="A0000002", **SEASON)
-    assert intake_checks.flagged(sample, app)["same_person_as"] is None
+    assert intake.flagged(sample, app)["same_person_as"] is None
 
 
 @pytest.mark.parametrize(
@@ -172,7 +170,7 @@ def test_address_must_agree_with_japan_post(sample, postal, prefecture, address,
         [postal, prefecture, address],
     )
     app = apply(sample, member_no="A0000002", **SEASON)
-    found = intake_checks.flagged(sample, app)["address_problem"]
+    found = intake.flagged(sample, app)["address_problem"]
     if problem is None:
         assert found is None
     else:
@@ -243,7 +241,7 @@ def test_import_routes_each_row_and_reports_references_seen_before(sample, tmp_p
          "持っていません"),
         ("Y1,A0000001,saj,non_card_payment,,2026-11-20 10:00,,,,,,", "kind", "JPTECだけ"),
         ("Y1,J0000001,jptec,season_registration,2026,2026-11-20 10:00,,,,,,", "kind",
-         "SAJとITCだけ"),
+         "ITC・SAJだけ"),
     ],
 )  # fmt: skip
 def test_bad_rows_name_file_line_and_column_and_nothing_is_written(
@@ -276,12 +274,12 @@ def test_new_registration_row_carries_the_member_columns(sample, tmp_path):
 
 
 def test_renewal_batch_counts_a_nationally_approved_registration(sample):
-    from core import renewals
+    from core.renewals import batch
 
     app = apply(sample, member_no="A0000002", **SEASON)
     while state(sample, app)[0] == "pending":
         approve_once(sample, app)
-    frame = renewals.requirements(sample, D(2026, 11, 25), member_no="A0000002")
+    frame = batch.requirements(sample, D(2026, 11, 25), member_no="A0000002")
     membership = frame.filter(frame["qualification"] == "membership").row(0, named=True)
     assert membership["met"] and membership["decision"] == "none"
 
@@ -295,7 +293,7 @@ def test_sla_history_counts_each_day_with_waiting_times_and_overdue(sample):
         " AND application_id IN (?, ?)",
         [prefecture, national],
     )
-    history = approval_queue.sla_history(
+    history = queue.sla_history(
         sample, scope="*", first=D(2026, 11, 20), last=D(2026, 11, 25),
         now=dt.datetime(2026, 11, 25, 12, 0),
     )  # fmt: skip
@@ -339,7 +337,7 @@ def test_an_extension_approved_years_ago_is_not_a_duplicate_of_a_new_one(sample)
     approve_once(sample, old)
     again = apply(sample, member_no="J0000001", scheme="jptec", kind="extension",
                   qualification="instructor", reason="childcare")  # fmt: skip
-    assert intake_checks.flagged(sample, again)["duplicate_of"] is None
+    assert intake.flagged(sample, again)["duplicate_of"] is None
     twice = apply(sample, member_no="J0000001", scheme="jptec", kind="extension",
                   qualification="instructor", reason="childcare")  # fmt: skip
-    assert intake_checks.flagged(sample, twice)["duplicate_of"] == approvals_ref(sample, again)
+    assert intake.flagged(sample, twice)["duplicate_of"] == approvals_ref(sample, again)

@@ -8,15 +8,16 @@ import threading
 import duckdb
 import pytest
 
-from core import application_forms, approvals, db
+from core.applications import approvals, forms, records
 from core.errors import ConflictError, ValidationError
+from core.store import db
 
 NOW = dt.datetime(2026, 11, 24, 10, 0)
 
 
 def apply(con: duckdb.DuckDBPyConnection, entered_by: str = "member", **values: object) -> int:
     """Enter one application through the form path; returns its id."""
-    ref = application_forms.submit(con, values, actor="test", entered_by=entered_by, now=NOW)
+    ref = forms.submit(con, values, actor="test", entered_by=entered_by, now=NOW)
     row = db.one(con, "SELECT application_id FROM applications WHERE application_ref = ?", [ref])
     assert row is not None
     return int(row[0])
@@ -428,7 +429,7 @@ def test_withdrawn_application_leaves_the_queue(sample):
 def test_history_lists_every_step_with_the_organisations(sample):
     app = apply(sample, "proxy", member_no="A0000003", proxy_org_code="SAJ-22-C002", **SEASON)
     walk(sample, app)
-    history = approvals.history(sample, app)
+    history = records.history(sample, app)
     assert history["action"].to_list() == ["submitted", "approved", "approved"]
     assert history["org_name"].to_list()[1:] == ["静岡県スキー連盟", "公益財団法人全日本スキー連盟"]
 
@@ -478,11 +479,11 @@ def test_a_resubmission_is_checked_like_a_new_application(sample):
     approvals.send_back(sample, transfer, state(sample, transfer)[2], reason="wrong_name",
                         note="", role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
     with pytest.raises(ValidationError) as caught:
-        application_forms.resubmit(sample, transfer, state(sample, transfer)[2],
+        forms.resubmit(sample, transfer, state(sample, transfer)[2],
                                    {"target_org_code": "JPTEC-13-C01"}, actor="club")  # fmt: skip
     assert "移籍先がこの制度の組織ではありません" in caught.value.errors["target_org_code"]
     assert state(sample, transfer)[0] == "sent_back"
-    application_forms.resubmit(sample, transfer, state(sample, transfer)[2],
+    forms.resubmit(sample, transfer, state(sample, transfer)[2],
                                {"target_org_code": "SAJ-22-C002"}, actor="club")  # fmt: skip
     assert state(sample, transfer)[:2] == ("pending", "SAJ-22-C002")  # the new destination's club
     assert state(sample, app)[0] == "pending"

@@ -5,7 +5,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from core import billing, config
+from core import config
+from core.billing import methods
 from core.errors import PaymentRefused
 
 DAY = dt.date(2026, 11, 24)
@@ -55,15 +56,15 @@ def add_line(con, member_no, scheme, item, amount, issued_on, *, handling_fee=0,
     ],
 )
 def test_the_payer_fee_follows_the_configured_band_or_rate(method, total, fee):
-    assert billing.handling_fee(method, total, DAY) == fee
+    assert methods.handling_fee(method, total, DAY) == fee
 
 
 def test_convenience_store_takes_300000_and_refuses_300001_with_the_reason():
-    by_method = {q.method: q for q in billing.quotes(300_000, DAY)}
+    by_method = {q.method: q for q in methods.quotes(300_000, DAY)}
     assert by_method["convenience_store"].allowed
     assert by_method["convenience_store"].fee == 1110
     assert not by_method["virtual_account"].allowed  # only above 300,000
-    over = {q.method: q for q in billing.quotes(300_001, DAY)}
+    over = {q.method: q for q in methods.quotes(300_001, DAY)}
     assert not over["convenience_store"].allowed
     assert (
         over["convenience_store"].reason_ja == "コンビニ決済は1回300,000円までです（合計300,001円）"
@@ -72,35 +73,35 @@ def test_convenience_store_takes_300000_and_refuses_300001_with_the_reason():
     assert over["virtual_account"].allowed and over["card"].allowed and over["pay_easy"].allowed
     assert not over["pay_easy_cash_atm"].allowed
     with pytest.raises(PaymentRefused, match="1回300,000円まで"):
-        billing.check_total("convenience_store", 300_001, DAY)
-    assert billing.check_total("convenience_store", 300_000, DAY) == 1110
+        methods.check_total("convenience_store", 300_001, DAY)
+    assert methods.check_total("convenience_store", 300_000, DAY) == 1110
 
 
 def test_card_takes_1000000_and_refuses_1000001():
-    assert billing.check_total("card", 1_000_000, DAY) == 42_000
+    assert methods.check_total("card", 1_000_000, DAY) == 42_000
     with pytest.raises(PaymentRefused, match="1,000,000円まで"):
-        billing.check_total("card", 1_000_001, DAY)
+        methods.check_total("card", 1_000_001, DAY)
 
 
 def test_cash_atm_pay_easy_stops_at_100000():
-    assert billing.check_total("pay_easy_cash_atm", 100_000, DAY) == 660
+    assert methods.check_total("pay_easy_cash_atm", 100_000, DAY) == 660
     with pytest.raises(PaymentRefused):
-        billing.check_total("pay_easy_cash_atm", 100_001, DAY)
+        methods.check_total("pay_easy_cash_atm", 100_001, DAY)
 
 
 def test_the_column_fee_expression_agrees_with_the_one_payment_fee():
     cfg = config.current()
-    methods = list(billing.methods(DAY))
+    codes = list(methods.in_force(DAY))
     amounts = [1, 999, 2999, 3000, 9999, 10000, 29999, 30000, 99999, 100000, 300000, 1_000_000]
     frame = pl.DataFrame(
         {
-            "method": [m for m in methods for _ in amounts],
-            "amount": amounts * len(methods),
-            "paid_on": [DAY] * (len(methods) * len(amounts)),
+            "method": [m for m in codes for _ in amounts],
+            "amount": amounts * len(codes),
+            "paid_on": [DAY] * (len(codes) * len(amounts)),
         }
-    ).with_columns(fee=billing.fee_expression(cfg))
+    ).with_columns(fee=methods.fee_expression(cfg))
     expected = [
-        billing.handling_fee(m, a, DAY)
+        methods.handling_fee(m, a, DAY)
         for m, a in zip(frame["method"], frame["amount"], strict=True)
     ]
     assert frame["fee"].to_list() == expected

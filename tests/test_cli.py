@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from core import db
 from core.cli import cli
+from core.store import db, migrations
 
 from .conftest import DATA
 
@@ -124,7 +124,7 @@ def test_backup_and_restore_round_trip(loaded, tmp_path):
     assert result.exit_code == 0, result.output
     with db.connect(target) as con:
         assert db.table_count(con, "members") == 6
-        assert db.migrate(con) == []
+        assert migrations.migrate(con) == []
 
 
 def test_restore_refuses_a_database_that_has_data(loaded, tmp_path):

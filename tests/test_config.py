@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core import config
-from core.config_settings import SETTINGS
+from core.config.settings import SETTINGS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 

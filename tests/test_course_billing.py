@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from core import config, course_billing, db, documents, imports
+from core import config, imports
+from core.billing import course_fees
 from core.cli import cli
+from core.documents import invoices
 from core.errors import InputFileError
+from core.store import db
 
 DAY = dt.date(2021, 7, 10)
 
@@ -32,7 +35,7 @@ def load(con, tmp_path: Path, enrolments: str) -> None:
 
 
 def bill(con, on: dt.date = DAY) -> dict[str, int]:
-    return course_billing.bill_courses(con, on=on, actor="test", cfg=config.current())
+    return course_fees.bill_courses(con, on=on, actor="test", cfg=config.current())
 
 
 def lines(con) -> list[tuple]:
@@ -85,8 +88,8 @@ def test_one_invoice_per_submission_date(sample, tmp_path):
         "A0000001,C3,2021-06-02 06:00,2021-06-15\n",
     )
     bill(sample, dt.date(2021, 6, 30))
-    first = documents.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 8))
-    second = documents.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 15))
+    first = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 8))
+    second = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 15))
     assert (first.lines, second.lines) == (3, 1)
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=first.pdf, capture_output=True, check=True

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from core import db
+from core.store import db, migrations
 
 
 def test_migrations_build_the_schema_from_zero_and_a_second_run_changes_nothing(db_path):
@@ -13,9 +13,9 @@ def test_migrations_build_the_schema_from_zero_and_a_second_run_changes_nothing(
         tables = {
             r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()
         }
-        versions = db.applied_versions(con)
-        assert db.migrate(con) == []
-        assert db.applied_versions(con) == versions
+        versions = migrations.applied_versions(con)
+        assert migrations.migrate(con) == []
+        assert migrations.applied_versions(con) == versions
     assert {
         "members",
         "qualifications",
@@ -28,7 +28,7 @@ def test_migrations_build_the_schema_from_zero_and_a_second_run_changes_nothing(
         "organizations",
         "ref_postal_codes",
     } <= tables
-    assert versions == {m.version for m in db.available_migrations()}
+    assert versions == {m.version for m in migrations.available_migrations()}
 
 
 def test_postal_codes_come_from_japan_post_data(con):
@@ -97,7 +97,7 @@ def test_a_waiting_process_gets_the_file_once_the_holder_lets_go(db_path):
 
 
 def _other_process_can_open(path, timeout: float) -> subprocess.CompletedProcess:
-    code = f"from core import db\nwith db.connect({str(path)!r}, timeout={timeout}) as c: print(c.execute('SELECT 1').fetchall())"
+    code = f"from core.store import db\nwith db.connect({str(path)!r}, timeout={timeout}) as c: print(c.execute('SELECT 1').fetchall())"
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
 
 

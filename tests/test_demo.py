@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from core import config, db
+from core import config, schemes
 from core.demo import DEMO_TABLES, build_demo
+from core.store import migrations
 
 MEMBERS = 2000
 TODAY = dt.date(2026, 11, 24)
@@ -29,7 +30,7 @@ STAMPS = ("created_at", "updated_at", "recorded_at")
 
 def _build(seed: int, members: int = MEMBERS, today: dt.date | None = TODAY) -> tuple:
     con = duckdb.connect(":memory:")
-    db.migrate(con)
+    migrations.migrate(con)
     counts = build_demo(con, members=members, seed=seed, today=today)
     return con, counts
 
@@ -90,7 +91,7 @@ def test_member_numbers_are_unique_and_carry_the_scheme_prefix(demo):
     cfg = config.current()
     found = rows(demo, "SELECT member_no, count(*) OVER (PARTITION BY member_no) FROM members")
     assert all(n == 1 for _, n in found)
-    prefixes = {cfg.value(f"{s}.member_no_prefix") for s in config.scheme_codes()}
+    prefixes = {cfg.value(f"{s}.member_no_prefix") for s in schemes.CODES}
     assert all(re.fullmatch(r"[A-Z]\d{7}", no) and no[0] in prefixes for no, _ in found)
 
 
@@ -156,7 +157,7 @@ def test_org_paths_start_at_their_root_and_every_parent_exists(demo):
     assert bad == []
     cfg = config.current()
     roots = {r for (r,) in rows(demo, "SELECT org_code FROM organizations WHERE kind = 'national'")}
-    assert roots == {cfg.value(f"{s}.root_org_code") for s in config.scheme_codes()}
+    assert roots == {cfg.value(f"{s}.root_org_code") for s in schemes.CODES}
     per_root = rows(
         demo, "SELECT root_code, count(*) FROM organizations WHERE kind = 'prefecture' GROUP BY 1"
     )

@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 from fontTools.ttLib import TTFont
 
-from core import config, documents, pdf_font
+from core import config
+from core.documents import font, invoices
 
 DAY = dt.date(2026, 11, 24)
 
@@ -35,7 +36,7 @@ def pdf_text(pdf: bytes, tmp_path) -> str:
 
 
 def test_a_receipt_carries_the_name_amounts_and_wareki_date(billed, tmp_path):
-    doc = documents.issue(billed, "A0000001", "receipt", today=DAY)
+    doc = invoices.issue(billed, "A0000001", "receipt", today=DAY)
     text = pdf_text(doc.pdf, tmp_path)
     assert doc.title == "領収書" and doc.lines == 1 and doc.total == 3660
     for expected in (
@@ -52,7 +53,7 @@ def test_a_receipt_carries_the_name_amounts_and_wareki_date(billed, tmp_path):
 
 
 def test_an_invoice_lists_open_lines_for_an_edited_addressee(billed, tmp_path):
-    doc = documents.issue(
+    doc = invoices.issue(
         billed, "A0000001", "invoice", addressee="富士山スキークラブ 御中", today=DAY
     )
     text = pdf_text(doc.pdf, tmp_path)
@@ -62,14 +63,14 @@ def test_an_invoice_lists_open_lines_for_an_edited_addressee(billed, tmp_path):
 
 
 def test_the_same_lines_give_the_same_document_number(billed):
-    first = documents.issue(billed, "A0000001", "receipt", today=DAY)
-    again = documents.issue(billed, "A0000001", "receipt", today=DAY)
+    first = invoices.issue(billed, "A0000001", "receipt", today=DAY)
+    again = invoices.issue(billed, "A0000001", "receipt", today=DAY)
     assert first.number == again.number and first.number.startswith("RCP-A0000001-20261124-")
 
 
 def test_nothing_to_issue_is_said_plainly(billed):
-    with pytest.raises(documents.NothingToIssue, match="領収書"):
-        documents.issue(billed, "A0000004", "receipt", today=DAY)
+    with pytest.raises(invoices.NothingToIssue, match="領収書"):
+        invoices.issue(billed, "A0000004", "receipt", today=DAY)
 
 
 REGISTERED = "T1234567890123"
@@ -98,7 +99,7 @@ def taxed(billed):
 def test_a_registered_issuer_gives_a_qualified_receipt_with_tax_per_rate(
     taxed, registered, tmp_path
 ):
-    doc = documents.issue(taxed, "A0000001", "receipt", today=DAY, cfg=registered)
+    doc = invoices.issue(taxed, "A0000001", "receipt", today=DAY, cfg=registered)
     text = pdf_text(doc.pdf, tmp_path)
     assert doc.total == 3660 + 12000 + 1234 + 1000 == 17894
     assert re.search(rf"公益財団法人全日本スキー連盟\s+登録番号 {REGISTERED}", text)
@@ -114,13 +115,13 @@ def test_a_registered_issuer_gives_a_qualified_receipt_with_tax_per_rate(
 
 
 def test_an_invoice_of_a_registered_issuer_is_qualified_too(billed, registered, tmp_path):
-    doc = documents.issue(billed, "A0000001", "invoice", today=DAY, cfg=registered)
+    doc = invoices.issue(billed, "A0000001", "invoice", today=DAY, cfg=registered)
     text = pdf_text(doc.pdf, tmp_path)
     assert REGISTERED in text and re.search(r"不課税\s+1,000 円", text)
 
 
 def test_without_a_registration_number_the_simple_layout_has_one_total(taxed, tmp_path):
-    doc = documents.issue(taxed, "A0000001", "receipt", today=DAY)
+    doc = invoices.issue(taxed, "A0000001", "receipt", today=DAY)
     text = pdf_text(doc.pdf, tmp_path)
     assert re.search(r"合計金額\s+17,894 円", text) and "課税10%" in text
     assert "登録番号" not in text and "10%対象" not in text and "消費税" not in text
@@ -137,8 +138,8 @@ def test_a_registration_number_from_a_date_applies_to_documents_issued_from_then
             ),
         },
     )
-    before = documents.issue(taxed, "A0000001", "receipt", today=DAY, cfg=dated)
-    after = documents.issue(taxed, "A0000001", "receipt", today=dt.date(2026, 12, 1), cfg=dated)
+    before = invoices.issue(taxed, "A0000001", "receipt", today=DAY, cfg=dated)
+    after = invoices.issue(taxed, "A0000001", "receipt", today=dt.date(2026, 12, 1), cfg=dated)
     assert REGISTERED not in pdf_text(before.pdf, tmp_path)
     assert REGISTERED in pdf_text(after.pdf, tmp_path)
 
@@ -178,7 +179,7 @@ def test_consumption_tax_is_floored_once_per_rate_and_document(lines, expected):
         },
         orient="row",
     )
-    totals = documents.tax_totals(frame)
+    totals = invoices.tax_totals(frame)
     assert totals.select("tax_class", "rate", "total", "tax").rows() == expected
 
 
@@ -198,12 +199,12 @@ def club(taxed):
 
 def test_many_receipts_are_made_from_one_read_one_pdf_per_member(club, tmp_path):
     docs = list(
-        documents.issue_many(club, ["A0000003", "A0000004", "A0000001"], "receipt", today=DAY)
+        invoices.issue_many(club, ["A0000003", "A0000004", "A0000001"], "receipt", today=DAY)
     )
     assert [d.member_no for d in docs] == ["A0000001", "A0000003"]  # A0000004 has no paid line
     assert [d.total for d in docs] == [17894, 1000]
     assert docs[0] == dataclasses.replace(
-        documents.issue(club, "A0000001", "receipt", today=DAY), pdf=docs[0].pdf
+        invoices.issue(club, "A0000001", "receipt", today=DAY), pdf=docs[0].pdf
     )
     texts = [pdf_text(d.pdf, tmp_path) for d in docs]
     assert "山田 太郎 様" in texts[0] and "鈴木 一郎" not in texts[0]
@@ -215,7 +216,7 @@ def pdf_pages(pdf: bytes, tmp_path) -> list[str]:
 
 
 def test_a_club_batch_is_one_pdf_with_a_cover_and_a_page_per_member(club, tmp_path):
-    batch = documents.club_batch(club, "SAJ-22-C001", "receipt", today=DAY)
+    batch = invoices.club_batch(club, "SAJ-22-C001", "receipt", today=DAY)
     cover, first, second, *rest = pdf_pages(batch.pdf, tmp_path)
     assert batch.documents == 2 and batch.total == 17894 + 3500
     assert "領収書 一括発行 一覧" in cover and "富士山スキークラブ（SAJ-22-C001）" in cover
@@ -228,28 +229,28 @@ def test_a_club_batch_is_one_pdf_with_a_cover_and_a_page_per_member(club, tmp_pa
 
 
 def test_a_club_batch_keeps_to_the_billing_dates_and_member_statuses_asked_for(club, tmp_path):
-    batch = documents.club_batch(
+    batch = invoices.club_batch(
         club, "SAJ-22-C001", "receipt", issued_from=dt.date(2026, 9, 1), today=DAY
     )
     cover = pdf_pages(batch.pdf, tmp_path)[0]
     assert batch.documents == 1 and batch.total == 12000 + 1234 + 1000
     assert "対象請求日 2026年9月1日〜" in cover and "佐藤" not in cover
     club.execute("UPDATE members SET status = 'withdrawn' WHERE member_no = 'A0000002'")
-    active = documents.club_batch(
+    active = invoices.club_batch(
         club, "SAJ-22-C001", "invoice", member_statuses=["active"], today=DAY
     )
     assert active.documents == 1 and active.total == 1000  # only 山田's open line
 
 
 def test_a_club_without_lines_or_an_unknown_club_is_said_plainly(club):
-    with pytest.raises(documents.NothingToIssue, match="SAJ-13-C001"):
-        documents.club_batch(club, "SAJ-13-C001", "receipt", today=DAY)
+    with pytest.raises(invoices.NothingToIssue, match="SAJ-13-C001"):
+        invoices.club_batch(club, "SAJ-13-C001", "receipt", today=DAY)
     with pytest.raises(KeyError, match="NOPE"):
-        documents.club_batch(club, "NOPE", "receipt", today=DAY)
+        invoices.club_batch(club, "NOPE", "receipt", today=DAY)
 
 
 def test_a_document_font_holds_the_glyphs_of_its_text_only():
-    font = TTFont(io.BytesIO(pdf_font.subset("領収書 山田太郎")))
-    cmap = font.getBestCmap()
+    subset = TTFont(io.BytesIO(font.subset("領収書 山田太郎")))
+    cmap = subset.getBestCmap()
     assert {ord(c) for c in "領収書山田太郎A0"} <= cmap.keys() and ord("鈴") not in cmap
-    assert len(font.getGlyphOrder()) < 150 and font.getGlyphOrder()[0] == ".notdef"
+    assert len(subset.getGlyphOrder()) < 150 and subset.getGlyphOrder()[0] == ".notdef"

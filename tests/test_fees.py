@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from core import fees
+from core.billing import fees
 
 D = dt.date
 ALL = ("jptec", "itc", "jspo", "saj", "teacher")

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from core import db, imports
+from core import imports
 from core.errors import InputFileError
+from core.store import db
 
 from .conftest import DATA
 

@@ -2,9 +2,11 @@ import threading
 
 import pytest
 
-from core import db, members
 from core.errors import ConflictError, ValidationError
-from core.members import MemberQuery
+from core.members import contact
+from core.members import records as members
+from core.members.records import MemberQuery
+from core.store import db
 
 
 def numbers(con, scope="*", **query):
@@ -83,7 +85,7 @@ CURRENT = {
 
 
 def correct(con, values, *, expected=CURRENT, reason="本人から転居の届出", scope="*"):
-    return members.correct_contact(
+    return contact.correct_contact(
         con,
         scope=scope,
         member_no="A0000001",
@@ -199,5 +201,5 @@ def test_two_staff_saving_at_once_one_wins_and_the_other_is_told(sample_path):
 
 
 def test_prefectures_are_in_jis_order(sample):
-    listed = members.prefectures(sample)
+    listed = contact.prefectures(sample)
     assert listed[0] == "北海道" and listed[12] == "東京都" and listed[-1] == "沖縄県"

@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import db, whatif
+from core import config
+from core.renewals import whatif
+from core.store import db
 
 from .conftest import PASSWORD
 
@@ -208,7 +210,8 @@ def test_the_whatif_page_compares_a_changed_threshold(sample_path):
     assert not at.exception
     at.date_input(key="whatif_as_of").set_value(dt.date(2026, 12, 1))
     at.run()
-    row = whatif.tunable_keys().index("jptec.instructor.min_courses_taught")
+    keys = whatif.tunable_keys(config.current(), dt.date(2026, 12, 1))
+    row = keys.index("jptec.instructor.min_courses_taught")
     at.session_state["whatif_editor"] = {
         "edited_rows": {row: {"変更後の値": 3}},
         "added_rows": [],

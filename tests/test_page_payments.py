@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from core import db, imports
+from core import imports
+from core.store import db
 
 from .test_billing import add_line
 from .test_page_app import logged_in, open_page

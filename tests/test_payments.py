@@ -6,8 +6,9 @@ import threading
 import duckdb
 import pytest
 
-from core import payments, renewals
+from core.billing import payments
 from core.errors import ConflictError, PaymentConflict, PaymentRefused
+from core.renewals import batch
 
 from .test_billing import add_line
 
@@ -162,7 +163,7 @@ def test_a_payment_committed_while_the_batch_decides_makes_the_batch_roll_back(
 ):
     con, qid, line = overdue
     clerk = con.cursor()
-    decide = renewals.decisions
+    decide = batch.decisions
     recorded = []
 
     def decide_then_a_clerk_pays(rows):
@@ -174,16 +175,16 @@ def test_a_payment_committed_while_the_batch_decides_makes_the_batch_roll_back(
         )
         return decided
 
-    monkeypatch.setattr(renewals, "decisions", decide_then_a_clerk_pays)
+    monkeypatch.setattr(batch, "decisions", decide_then_a_clerk_pays)
     with pytest.raises(ConflictError, match="もう一度実行してください"):
-        renewals.run(con, AS_OF, schemes=("jptec",))
+        batch.run(con, AS_OF, schemes=("jptec",))
     monkeypatch.undo()
     # the payment stands; the batch wrote nothing, so the paid fee did not invalidate
     assert state(con, [line]) == [(line, "paid", recorded[0].payment_id, AS_OF)]
     assert qualification_status(con, qid) == "active"
     assert con.execute("SELECT count(*) FROM renewal_runs").fetchall() == [(0,)]
     # run again: nothing to invalidate any more
-    renewals.run(con, AS_OF, schemes=("jptec",))
+    batch.run(con, AS_OF, schemes=("jptec",))
     assert qualification_status(con, qid) == "active"
     assert paid_without_payment(con) == []
 
@@ -193,7 +194,7 @@ def test_a_payment_during_the_batch_write_is_refused_as_retryable_then_succeeds(
 ):
     con, _, line = overdue
     clerk = con.cursor()
-    apply = renewals._apply
+    apply = batch._apply
     conflicts = []
 
     def write_then_a_clerk_pays(*args, **kwargs):
@@ -210,8 +211,8 @@ def test_a_payment_during_the_batch_write_is_refused_as_retryable_then_succeeds(
             )
         conflicts.append(conflict.value)
 
-    monkeypatch.setattr(renewals, "_apply", write_then_a_clerk_pays)
-    renewals.run(con, AS_OF, schemes=("jptec",))
+    monkeypatch.setattr(batch, "_apply", write_then_a_clerk_pays)
+    batch.run(con, AS_OF, schemes=("jptec",))
     monkeypatch.undo()
     assert "もう一度実行してください" in conflicts[0].ja
     assert con.execute("SELECT count(*) FROM payments").fetchall() == [(0,)]

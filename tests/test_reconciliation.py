@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from core import imports, reconciliation, refunds
+from core import imports
+from core.billing import reconciliation, refunds
 from core.errors import InputFileError, PaymentRefused
 
 from .test_billing import add_line

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from core import renewals
+from core.renewals import batch
 
 D = dt.date
 BIRTH = D(1980, 5, 1)
@@ -95,7 +95,7 @@ class World:
         )
 
     def decision(self, member_no, as_of):
-        result = renewals.explain(self.con, member_no, as_of)
+        result = explanation.explain(self.con, member_no, as_of)
         return result["qualifications"][0]
 
     def stored(self, member_no):
@@ -193,9 +193,9 @@ def test_the_batch_extends_opens_the_fee_audits_and_a_second_run_changes_nothing
     m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
     world.activity(m, "jptec", "taught", D(2024, 6, 1))
     world.activity(m, "jptec", "taught", D(2025, 9, 1))
-    dry = renewals.run(world.con, D(2026, 4, 1), dry_run=True)
+    dry = batch.run(world.con, D(2026, 4, 1), dry_run=True)
     assert world.stored(m) == ("active", D(2024, 4, 1), D(2026, 3, 31))
-    first = renewals.run(world.con, D(2026, 4, 1))
+    first = batch.run(world.con, D(2026, 4, 1))
     assert dry.counts == first.counts
     assert {"scheme": "jptec", "outcome": "extended", "n": 1} in first.counts
     assert world.stored(m) == ("renewed", D(2026, 4, 1), D(2028, 3, 31))
@@ -219,7 +219,7 @@ def test_the_batch_extends_opens_the_fee_audits_and_a_second_run_changes_nothing
         ("valid_from", "2024-04-01", "2026-04-01"),
         ("valid_until", "2026-03-31", "2028-03-31"),
     ]
-    second = renewals.run(world.con, D(2026, 4, 1))
+    second = batch.run(world.con, D(2026, 4, 1))
     assert all(c["n"] == 0 for c in second.counts if c["outcome"] != "unchanged")
     assert world.con.execute("SELECT count(*) FROM billing").fetchall() == [(1,)]
 
@@ -289,7 +289,7 @@ def test_an_approved_special_extension_gives_a_provider_more_months_once(world):
         "2027-05-10",
         "2028-05-09",
     )
-    renewals.run(world.con, D(2027, 5, 10))
+    batch.run(world.con, D(2027, 5, 10))
     assert world.stored(m) == ("renewed", D(2027, 5, 10), D(2028, 5, 9))
     assert world.decision(m, D(2028, 5, 10))["decision"] == "lapse"  # the application was used
 
@@ -302,7 +302,7 @@ def test_jspo_renewal_opens_two_months_before_expiry_for_those_who_trained(world
     world.activity(m, "jspo", "training", D(2025, 6, 1), qualification="handball_coach")
     assert world.decision(m, D(2027, 1, 30))["decision"] == "none"
     assert world.decision(m, D(2027, 1, 31))["decision"] == "open_fee"
-    renewals.run(world.con, D(2027, 1, 31))
+    batch.run(world.con, D(2027, 1, 31))
     assert world.stored(m)[0] == "renewal_open"
     fee = world.con.execute("SELECT item, amount, status FROM billing").fetchall()
     assert fee == [("jspo_registration", 10000, "open")]
@@ -348,7 +348,7 @@ def test_itc_application_with_enough_points_opens_the_21600_yen_fee(world):
     m = itc_member(world)
     q = world.decision(m, D(2017, 4, 10))
     assert (q["decision"], q["effective_on"]) == ("open_fee", "2017-04-10")
-    renewals.run(world.con, D(2017, 4, 10))
+    batch.run(world.con, D(2017, 4, 10))
     assert world.con.execute("SELECT item, amount, status, tax_class FROM billing").fetchall() == [
         ("itc_renewal", 21600, "open", "taxable")  # 21,600 yen tax included
     ]
@@ -432,7 +432,7 @@ def test_saj_member_who_does_not_register_is_erased_after_the_season_ends(world,
     membership = world.decision(m, as_of)
     assert membership["qualification"] == "membership"
     assert (membership["decision"], membership["effective_on"]) == (decision, "2026-08-01")
-    renewals.run(world.con, as_of)
+    batch.run(world.con, as_of)
     row = world.con.execute(
         "SELECT status, family_name, kana_key, org_code FROM members WHERE member_no = ?", [m]
     ).fetchall()[0]
@@ -460,13 +460,13 @@ def test_saj_qualification_runs_on_once_the_yearly_fee_is_paid(world):
     )
     quals = {
         q["qualification"]: q
-        for q in renewals.explain(world.con, m, D(2026, 8, 22))["qualifications"]
+        for q in explanation.explain(world.con, m, D(2026, 8, 22))["qualifications"]
     }
     assert quals["instructor"]["decision"] == "none"
     world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2026-08-25'")
     quals = {
         q["qualification"]: q
-        for q in renewals.explain(world.con, m, D(2026, 8, 26))["qualifications"]
+        for q in explanation.explain(world.con, m, D(2026, 8, 26))["qualifications"]
     }
     assert (quals["instructor"]["decision"], quals["instructor"]["new_valid_until"]) == (
         "extend",
@@ -489,13 +489,15 @@ def test_saj_qualification_fee_unpaid_past_its_due_date_loses_the_qualification(
         amount=1000,
         due_on=D(2026, 9, 20),
     )
-    quals = {q["qualification"]: q for q in renewals.explain(world.con, m, as_of)["qualifications"]}
+    quals = {
+        q["qualification"]: q for q in explanation.explain(world.con, m, as_of)["qualifications"]
+    }
     assert quals["instructor"]["decision"] == decision
 
 
 def test_saj_members_without_registration_history_are_left_alone(world):
     m = world.holder("saj", "instructor", D(2025, 8, 1), D(2026, 7, 31))
-    quals = renewals.explain(world.con, m, D(2026, 9, 1))["qualifications"]
+    quals = explanation.explain(world.con, m, D(2026, 9, 1))["qualifications"]
     assert [q["qualification"] for q in quals] == ["instructor"]
     assert quals[0]["decision"] == "none"
 
@@ -586,7 +588,7 @@ def test_licences_valid_when_the_scheme_ended_lose_their_expiry(
 ):
     m = world.holder("teacher", "regular", D(2015, 4, 1), D(2025, 3, 31))
     assert world.decision(m, as_of)["decision"] == decision
-    renewals.run(world.con, as_of)
+    batch.run(world.con, as_of)
     assert world.stored(m)[2] == stored_until
     assert world.stored(m)[0] == "active"
     later = world.decision(m, D(2026, 1, 1))["decision"]
@@ -598,8 +600,9 @@ def test_licences_valid_when_the_scheme_ended_lose_their_expiry(
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from core import db  # noqa: E402
 from core.demo import build_demo  # noqa: E402
+from core.renewals import explain as explanation  # noqa: E402
+from core.store import db, migrations  # noqa: E402
 
 
 @settings(
@@ -609,23 +612,23 @@ from core.demo import build_demo  # noqa: E402
 def test_explain_and_the_batch_agree_for_every_member_and_a_second_run_changes_nothing(seed, days):
     as_of = D(2026, 11, 24) + dt.timedelta(days=days)
     with db.connect(":memory:") as con:
-        db.migrate(con)
+        migrations.migrate(con)
         build_demo(con, members=60, seed=seed, today=D(2026, 11, 24))
-        batch = renewals.decisions(renewals.requirements(con, as_of))
+        decided = batch.decisions(batch.requirements(con, as_of))
         expected = {
             (r["member_no"], r["scheme"], r["qualification"]): r["decision"]
-            for r in batch.iter_rows(named=True)
+            for r in decided.iter_rows(named=True)
         }
         explained = {}
-        for member_no in sorted(set(batch["member_no"])):
-            for q in renewals.explain(con, member_no, as_of)["qualifications"]:
+        for member_no in sorted(set(decided["member_no"])):
+            for q in explanation.explain(con, member_no, as_of)["qualifications"]:
                 if q["requirements"]:  # held qualifications the rules do not read have none
                     explained[(member_no, q["scheme"], q["qualification"])] = q["decision"]
         assert explained == expected
-        first = renewals.run(con, as_of)
+        first = batch.run(con, as_of)
         changed = sum(c["n"] for c in first.counts if c["outcome"] != "unchanged")
         assert changed == sum(1 for d in expected.values() if d != "none")
-        second = renewals.run(con, as_of)
+        second = batch.run(con, as_of)
         assert [c for c in second.counts if c["outcome"] != "unchanged" and c["n"]] == []
 
 
@@ -686,5 +689,5 @@ def test_a_postponed_deadline_moves_instead_of_lapsing(world):
     relief(world, m, "postponement", "childcare", dt.datetime(2017, 6, 1, 9))
     q = world.decision(m, D(2018, 4, 1))
     assert (q["decision"], q["new_valid_until"]) == ("extend", "2019-03-31")
-    renewals.run(world.con, D(2018, 4, 1))
+    batch.run(world.con, D(2018, 4, 1))
     assert world.decision(m, D(2019, 4, 1))["decision"] == "lapse"  # used once

@@ -6,8 +6,10 @@ import datetime as dt
 
 from click.testing import CliRunner
 
-from core import config, db, season_billing
+from core import config
+from core.billing import season
 from core.cli import cli
+from core.store import db
 from tests.test_approvals import SEASON, apply, lines, walk
 
 DAY = dt.date(2026, 11, 24)
@@ -25,7 +27,7 @@ def approved_registration(con, member_no: str, **extra: str | None) -> None:
 
 
 def bill(con) -> dict[str, int]:
-    return season_billing.bill_season(con, 2026, on=DAY, actor="test", cfg=config.current())
+    return season.bill_season(con, 2026, on=DAY, actor="test", cfg=config.current())
 
 
 def test_every_approved_registration_gets_its_lines_with_the_spec_amounts(sample):

@@ -1,6 +1,7 @@
 import pytest
 
-from core import users
+from core import vocabulary
+from core.access import users
 from core.errors import ValidationError
 
 
@@ -97,5 +98,5 @@ def test_demo_users_cover_every_role(con):
     imports.import_file(con, "organizations", DATA / "organizations.csv")
     created = users.ensure_demo_users(con)
     roles = {users.get(con, u)["role"] for u in created}
-    assert roles == set(users.ROLES)
+    assert roles == set(vocabulary.ROLES)
     assert users.ensure_demo_users(con) == []

@@ -2,8 +2,11 @@ import datetime as dt
 
 import pytest
 
-from core import config, whatif
+from core import config, schemes
 from core.config import ConfigError
+from core.config.settings import BY_KEY
+from core.renewals import whatif
+from core.schemes.base import Reader
 
 
 def test_raising_the_course_threshold_moves_extended_instructors_to_lapsed(sample):
@@ -39,7 +42,18 @@ def test_a_bad_override_names_the_key():
         config.load().with_overrides({"jptec.instructor.min_courses_taught": -1})
 
 
-def test_every_tunable_key_is_numeric_and_read_by_the_rules():
-    keys = whatif.tunable_keys()
-    assert "jptec.instructor.min_courses_taught" in keys and "teacher.hours.total" in keys
-    assert all(not k.endswith((".name", ".qualifications")) for k in keys)
+def test_the_tunable_keys_are_the_numbers_the_renewal_rules_read():
+    cfg = config.current()
+    day = dt.date(2026, 12, 1)
+    keys = whatif.tunable_keys(cfg, day)
+    assert {"jptec.instructor.min_courses_taught", "itc.points.threshold", "teacher.hours.total",
+            "jspo.window.months_before_expiry", "jptec.instructor.renewal_fee"} <= set(keys)  # fmt: skip
+    # a fee no renewal rule bills, names and labels are not offered
+    assert "jptec.non_card_handling_fee" not in keys
+    assert all(BY_KEY[k].type in ("int", "decimal") for k in keys)
+    for key in keys:  # each one changes what the scheme's query is given
+        scheme = schemes.get(key.split(".")[0])
+        changed = cfg.with_overrides({key: cfg.value(key, day) + 1})
+        assert scheme.renewal_parameters(Reader(changed, day)) != scheme.renewal_parameters(
+            Reader(cfg, day)
+        ), key

@@ -10,7 +10,9 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from streamlit_authenticator.utilities import LoginError
 
-from core import organizations, users
+from core import vocabulary
+from core.access import users
+from core.members import organizations
 from ui.data import connection
 
 COOKIE_KEY_FILE = Path(__file__).resolve().parent.parent / ".streamlit" / "cookie_key"
@@ -42,7 +44,7 @@ class CurrentUser:
 
     @property
     def role_label(self) -> str:
-        return users.ROLES[self.role]
+        return vocabulary.ROLES[self.role]
 
 
 @st.cache_resource

@@ -8,7 +8,8 @@ from contextlib import contextmanager
 import duckdb
 import streamlit as st
 
-from core import config, db
+from core import config
+from core.store import db, migrations
 
 APP_LOCK_TIMEOUT = 30.0  # a page waits this long for a cron job holding the file
 LINGER_SECONDS = 3.0  # the file stays open this long after the last page run
@@ -18,7 +19,7 @@ LINGER_SECONDS = 3.0  # the file stays open this long after the last page run
 def prepare_database() -> str:
     """Apply pending migrations once per server process; returns the database path."""
     with db.connect(timeout=APP_LOCK_TIMEOUT) as con:
-        db.migrate(con)
+        migrations.migrate(con)
     return str(db.db_path())
 
 

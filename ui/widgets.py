@@ -5,7 +5,8 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from core import exports
+from core import vocabulary
+from core.store import exports
 
 DATE_FORMAT = "YYYY年M月D日"
 COLUMN_LABELS = {
@@ -114,61 +115,10 @@ def show_flash() -> None:
         st.success(message)
 
 
-# The renewal batch's outcomes (core.renewals.OUTCOMES) as staff say them.
-OUTCOME_LABELS = {
-    "extended": "延長",
-    "fee_opened": "会費請求",
-    "lapsed": "失効",
-    "invalidated": "無効化",
-    "erased": "抹消",
-    "converted": "期限なしへ移行",
-    "unchanged": "変更なし",
-}
-
-
 AUDIT_WORDS = {
-    "action": {
-        "update": "変更",
-        "insert": "追加",
-        "import": "取込",
-        "renew": "更新処理",
-        "erase": "抹消",
-        "reset_password": "パスワード再設定",
-        "demo": "デモデータ作成",
-        "pay": "入金",
-        "refund": "返金",
-        "resolve": "消込",
-    },
-    "table_name": {
-        "members": "会員",
-        "qualifications": "資格",
-        "billing": "請求",
-        "users": "ユーザー",
-        "organizations": "組織",
-        "activities": "実績",
-        "applications": "申請",
-        "payments": "入金",
-        "reconciliation": "入金消込",
-    },
-    "field": {
-        "postal_code": "郵便番号",
-        "prefecture": "都道府県",
-        "address": "住所",
-        "phone": "電話番号",
-        "email": "メールアドレス",
-        "status": "状態",
-        "valid_from": "有効開始日",
-        "valid_until": "有効期限",
-        "role": "役割",
-        "org_code": "担当組織",
-        "disabled": "無効化",
-        "display_name": "氏名",
-        "password_hash": "パスワード",
-        "item": "請求項目",
-        "amount": "金額",
-        "handling_fee": "事務手数料",
-        "kind": "種類",
-    },
+    "action": vocabulary.AUDIT_ACTIONS,
+    "table_name": vocabulary.AUDIT_TABLES,
+    "field": vocabulary.AUDIT_FIELDS,
 }
 
 

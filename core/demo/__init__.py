@@ -24,9 +24,9 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
-from core import billing, config, db
+from core import config
+from core.billing import lines as billing_lines
 from core.config import Config
-from core.db import transaction
 from core.demo import applications as open_applications
 from core.demo import dates, itc, jptec, jspo, saj, teacher
 from core.demo.orgs import SCHEMES, build_forest
@@ -34,6 +34,8 @@ from core.demo.people import Roster, make_roster, member_frame, prefecture_weigh
 from core.demo.reference import GroupSampler, name_pool, postal_pool
 from core.demo.rows import SchemeRows
 from core.demo.store import Ids, insert_frame, write_scheme
+from core.store import db
+from core.store.db import transaction
 
 __all__ = ["DEMO_TABLES", "build_demo"]
 
@@ -145,7 +147,7 @@ def build_demo(
         ids.finish()
         counts["applications"] = _season_registrations(con, cfg, on)
         open_applications.build(con, cfg, on, seed)
-        with db.registered(con, item_tax=billing.tax_classes(on, cfg)):
+        with db.registered(con, item_tax=billing_lines.tax_classes(on, cfg)):
             con.execute(
                 "UPDATE billing AS b SET tax_class = t.tax_class FROM item_tax t"
                 " WHERE b.scheme = t.scheme AND b.item = t.item"

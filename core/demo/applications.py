@@ -15,8 +15,9 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import approvals, db
+from core.applications import approvals, routing
 from core.config import Config
+from core.store import db
 
 ACTOR = "demo"
 
@@ -166,7 +167,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date, seed: int) -
         " WHERE status = 'pending' AND note = 'demo' AND level IS NULL",
     )
     noon = dt.datetime.combine(on, dt.time(12))
-    approvals.start(con, ids.select("application_id"), actor=ACTOR, now=noon)
+    routing.start(con, ids.select("application_id"), actor=ACTOR, now=noon)
     _climb(con, ids, noon)
     return ids.height
 

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from core import billing
+from core.billing import methods
 from core.config import Config
 from core.demo.rows import ACTIVITY_SCHEMA, BILLING_SCHEMA, QUAL_SCHEMA, SchemeRows, conform
 
@@ -175,7 +175,7 @@ def _payments(cfg: Config, scheme: str, bills: pl.DataFrame, ids: Ids) -> pl.Dat
     )
     groups = groups.with_columns(payment_id=ids.take("payments", groups.height))
     if scheme == "saj":  # the payer bears the provider's fee, banded as core.billing does
-        groups = groups.with_columns(handling_fee=billing.fee_expression(cfg))
+        groups = groups.with_columns(handling_fee=methods.fee_expression(cfg))
     else:
         groups = groups.with_columns(handling_fee=pl.col("line_fees").cast(pl.Int64))
     return groups.with_columns(

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core import audit, config
+from core import config
 from core.errors import ConflictError, InputFileError
 from core.imports import (
     activities,
@@ -36,6 +36,7 @@ from core.imports.base import (
     read_csv,
     write,
 )
+from core.store import audit
 
 SPECS: dict[str, TableSpec] = {
     "organizations": organizations.SPEC,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from core import text
+from core import schemes, text
 from core.config import Config
-from core.config_settings import SCHEME_CODES
 from core.imports.base import (
     Check,
     TableSpec,
@@ -82,10 +81,10 @@ def _activity_checks(
             pl.col("member_no").is_not_null() & ~pl.col("member_no").is_in(members.implode()),
             quoted("会員番号が見つかりません", "member_no"),
         ),
-        in_set("scheme", SCHEME_CODES, "scheme"),
+        in_set("scheme", schemes.CODES, "scheme"),
         Check(
             "kind",
-            pl.col("scheme").is_in(list(SCHEME_CODES))
+            pl.col("scheme").is_in(list(schemes.CODES))
             & pl.col("kind").is_not_null()
             & ~kind.is_in(kinds),
             pl.format("制度 {} にない実績の種類です: '{}'", pl.col("scheme"), pl.col("kind")),

@@ -20,9 +20,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core import audit, db
 from core.config import Config
 from core.errors import FileProblem, InputFileError
+from core.store import audit, db
 
 MAX_PROBLEMS = 20
 LINE = "__line"
@@ -183,6 +183,18 @@ def existing(
     with db.registered(con, staged_keys=keys):
         found = db.frame(con, sql)
     return found.to_series() if found.width else pl.Series(column, [], dtype=pl.String)
+
+
+def of_members(
+    con: duckdb.DuckDBPyConnection,
+    frame: pl.DataFrame,
+    sql: str,
+    params: dict[str, object] | None = None,
+) -> pl.DataFrame:
+    """`sql` over relation `staged_keys`: the member numbers the file names."""
+    keys = frame.select(pl.col("member_no").drop_nulls().unique())
+    with db.registered(con, staged_keys=keys):
+        return db.frame(con, sql, params)
 
 
 def write(

@@ -8,9 +8,8 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import db, text
+from core import schemes, text
 from core.config import Config
-from core.config_settings import SCHEME_CODES
 from core.imports.activities import DOMAINS
 from core.imports.base import (
     Check,
@@ -23,6 +22,7 @@ from core.imports.base import (
     quoted,
     required,
 )
+from core.store import db
 
 
 def _whole(column: str, low: int, what: str) -> Check:
@@ -61,7 +61,7 @@ def _course_checks(
             pl.col("course_code").is_in(taken.implode()),
             quoted("既に登録された講習コードです", "course_code"),
         ),
-        in_set("scheme", SCHEME_CODES, "scheme"),
+        in_set("scheme", schemes.CODES, "scheme"),
         date_check("held_on", "held_parsed"),
         _whole("hours", 1, "時間"),
         _whole("capacity", 1, "定員"),

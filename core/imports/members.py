@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import db, text
+from core import text
 from core.config import Config
 from core.imports.base import (
     Check,
@@ -20,7 +20,9 @@ from core.imports.base import (
     quoted,
     required,
 )
-from core.members import CATEGORIES, STATUSES
+from core.store import db
+from core.vocabulary import MEMBER_CATEGORIES as CATEGORIES
+from core.vocabulary import MEMBER_STATUSES as STATUSES
 
 MEMBER_OPTIONAL = (
     "email",

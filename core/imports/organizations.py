@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from core import db, text
+from core import text
 from core.config import Config
 from core.errors import FileProblem, InputFileError
 from core.imports.base import (
@@ -20,7 +20,9 @@ from core.imports.base import (
     quoted,
     required,
 )
-from core.organizations import KINDS, refresh_paths
+from core.members.organizations import refresh_paths
+from core.store import db
+from core.vocabulary import ORG_KINDS as KINDS
 
 
 def _org_checks(

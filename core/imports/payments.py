@@ -17,9 +17,9 @@ import datetime as dt
 import duckdb
 import polars as pl
 
-from core import billing, reconciliation, text
+from core import schemes, text, vocabulary
+from core.billing import methods, reconciliation
 from core.config import Config
-from core.config_settings import SCHEME_CODES
 from core.imports.base import LINE, Check, TableSpec, date_check, existing, in_set, quoted, required
 
 COLUMNS = ("member_no", "scheme", "item", "amount", "method", "paid_on", "reference")
@@ -65,12 +65,12 @@ def _checks(
     frame = frame.with_columns(
         duplicate=pl.col("reference").is_in(seen.implode())
         | ~pl.col("reference").is_first_distinct(),
-        handling_fee=billing.fee_expression(cfg, "amount_num", "method", "paid_on_parsed"),
+        handling_fee=methods.fee_expression(cfg, "amount_num", "method", "paid_on_parsed"),
     )
     today = dt.date.today()
     return frame, [
         *required(*COLUMNS),
-        in_set("scheme", SCHEME_CODES, "scheme"),
+        in_set("scheme", schemes.CODES, "scheme"),
         in_set("method", known_methods, "method"),
         Check(
             "amount",
@@ -102,9 +102,11 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _settle(con: duckdb.DuckDBPyConnection, batch_id: str, actor: str) -> list[str]:
     counts = reconciliation.match_imported(con, "staged_rows", batch_id=batch_id, actor=actor)
-    listed = sum(counts[k] for k in reconciliation.KINDS)
+    listed = sum(counts[k] for k in vocabulary.RECONCILIATION_KINDS)
     kinds = "、".join(
-        f"{label} {counts[k]:,}" for k, label in reconciliation.KINDS.items() if counts[k]
+        f"{label} {counts[k]:,}"
+        for k, label in vocabulary.RECONCILIATION_KINDS.items()
+        if counts[k]
     )
     return [
         f"matched: {counts['payments_matched']:,} payments paid {counts['lines_paid']:,} lines",

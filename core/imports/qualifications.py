@@ -5,9 +5,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from core import text
+from core import schemes, text
 from core.config import Config
-from core.config_settings import SCHEME_CODES
 from core.imports.base import (
     Check,
     TableSpec,
@@ -18,7 +17,7 @@ from core.imports.base import (
     quoted,
     required,
 )
-from core.members import QUALIFICATION_STATUSES
+from core.vocabulary import QUALIFICATION_STATUSES
 
 
 def _qualification_clean(frame: pl.DataFrame) -> pl.DataFrame:
@@ -34,7 +33,7 @@ def _qualification_clean(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _allowed_qualifications(cfg: Config) -> pl.Series:
-    return pl.Series([f"{s}/{q}" for s in SCHEME_CODES for q in cfg.value(f"{s}.qualifications")])
+    return pl.Series([f"{s}/{q}" for s in schemes.CODES for q in cfg.value(f"{s}.qualifications")])
 
 
 def _qualification_checks(
@@ -58,10 +57,10 @@ def _qualification_checks(
             pl.col("member_no").is_not_null() & ~pl.col("member_no").is_in(members.implode()),
             quoted("会員番号が見つかりません", "member_no"),
         ),
-        in_set("scheme", SCHEME_CODES, "scheme"),
+        in_set("scheme", schemes.CODES, "scheme"),
         Check(
             "qualification",
-            pl.col("scheme").is_in(list(SCHEME_CODES))
+            pl.col("scheme").is_in(list(schemes.CODES))
             & pl.col("qualification").is_not_null()
             & ~pair.is_in(_allowed_qualifications(cfg).implode()),
             pl.format(

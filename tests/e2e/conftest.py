@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from core import db, users
+from core.access import users
 from core.demo import build_demo
+from core.store import db, migrations
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -50,7 +51,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     """The app on a small demo database, served on 127.0.0.1; stopped after the module."""
     path = tmp_path_factory.mktemp("e2e") / "e2e.duckdb"
     with db.connect(path) as con:
-        db.migrate(con)
+        migrations.migrate(con)
         build_demo(con, members=3000, seed=42, today=dt.date.today())
         users.ensure_demo_users(con)
     port = free_port()

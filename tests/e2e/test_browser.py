@@ -5,8 +5,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from core import db
-from core.users import DEMO_PASSWORD
+from core.access.users import DEMO_PASSWORD
+from core.store import db
 
 from .conftest import ROOT, SCREENSHOTS
 

@@ -9,7 +9,9 @@ import polars as pl
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from core import approvals, db
+from core import text
+from core.applications import approvals, routing
+from core.store import db
 
 from .conftest import ROOT, SCREENSHOTS
 from .test_browser import log_in
@@ -48,7 +50,7 @@ def prefecture_queue(path) -> list[str]:
                 "SELECT application_id FROM applications WHERE status = 'pending'"
                 " AND level_org_code = 'SAJ-22'",
             )
-            approvals.advance(con, waiting, actor="e2e", now=approvals.jst_now())
+            approvals.advance(con, waiting, actor="e2e", now=text.jst_now())
             members = db.frame(
                 con,
                 """
@@ -60,7 +62,7 @@ def prefecture_queue(path) -> list[str]:
                 ORDER BY m.member_no LIMIT 3
                 """,
             )
-            now = approvals.jst_now()
+            now = text.jst_now()
             con.executemany(
                 "INSERT INTO applications (application_ref, member_no, scheme, kind, season,"
                 " submitted_at, proxy_org_code, entered_by) VALUES (?, ?, 'saj',"
@@ -71,7 +73,7 @@ def prefecture_queue(path) -> list[str]:
             ids = db.frame(
                 con, "SELECT application_id FROM applications WHERE application_ref LIKE 'E2E-%'"
             )
-            approvals.start(con, ids, actor="e2e", now=now)
+            routing.start(con, ids, actor="e2e", now=now)
             while True:  # proxy applications start above the club: climb to the prefecture
                 below = db.frame(
                     con,

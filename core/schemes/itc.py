@@ -1,0 +1,68 @@
+"""ITC (seed 001): the IT coordinator's yearly renewal with practical points.
+
+A certificate valid to May 31 (`valid_until`) of year Y renews in Y's window
+(`window.opens` at `window.opens_at` … `window.closes`): the points of the previous fiscal year
+(`fiscal_year_starts`) reach `points.threshold`, the member applied (an application of kind
+`season_registration` for season Y) within the window, the fee (`fee`) is paid — those
+certified in the previous fiscal year are exempt (`exempt_if_certified_previous_fiscal_year`)
+— and the practical activity report is answered when `report_required`. Applying with enough
+points opens the fee. After the end without all of that, the certificate lapses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from core import vocabulary
+from core.schemes.base import COMMON_KINDS, Kind, Reader, Scheme, month_day
+
+if TYPE_CHECKING:
+    from core.config import Config
+
+
+class Itc(Scheme):
+    code = "itc"
+    short_name = "ITC"
+    renewal_relation = "itc_requirements"
+    items: ClassVar[dict[str, str]] = {"itc_renewal": "ITコーディネータ資格更新料"}
+    kinds: ClassVar[dict[str, Kind]] = {
+        **COMMON_KINDS,
+        "season_registration": Kind(needs=("season",)),
+    }
+    activity_kinds = ("points", "report")
+    year_starts_key = "itc.fiscal_year_starts"
+
+    def renewal_parameters(self, config: Reader) -> dict[str, Any]:
+        read = config.read
+        opens, closes = month_day(read("itc.window.opens")), month_day(read("itc.window.closes"))
+        fiscal, until = (
+            month_day(read("itc.fiscal_year_starts")),
+            month_day(read("itc.valid_until")),
+        )
+        hour, minute = (int(part) for part in read("itc.window.opens_at").split(":"))
+        return {
+            "opens_month": opens[0],
+            "opens_day": opens[1],
+            "opens_hour": hour,
+            "opens_minute": minute,
+            "closes_month": closes[0],
+            "closes_day": closes[1],
+            "fy_month": fiscal[0],
+            "fy_day": fiscal[1],
+            "until_month": until[0],
+            "until_day": until[1],
+            "threshold": read("itc.points.threshold"),
+            "fee": read("itc.fee"),
+            "exempt_previous_year": read("itc.exempt_if_certified_previous_fiscal_year"),
+            "report_required": read("itc.report_required"),
+        }
+
+    def reasons(self, cfg: Config, kind: str, on: dt.date) -> dict[str, str]:
+        if kind == "suspension":  # 休止の事由
+            codes = cfg.value("itc.suspension.reasons", on=on)
+            return {code: vocabulary.REASONS.get(code, code) for code in codes}
+        return super().reasons(cfg, kind, on)
+
+
+SCHEME = Itc()

@@ -1,0 +1,262 @@
+"""The words staff see for the codes the system stores: one table per concept.
+
+Pages, downloads, PDFs and messages take their Japanese from here, so a status or a kind is
+called the same everywhere. Codes are the contract of FORMATS.md (files, the command line);
+labels are for people. Scheme-specific words (qualification names, reasons, payment methods,
+billing items) come from the scheme configuration and the scheme registry instead
+(core.schemes), because a body names its own things.
+
+Importing this module is cheap (no database, no data frames): the command line reads its
+choices from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# -- renewal decisions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the renewal batch does to one qualification, in every word it is known by."""
+
+    outcome: str  # the batch's count name (FORMATS.md `renew --json`)
+    label: str  # short, for tables and charts
+    sentence: str  # for the member page and `explain`
+    new_status: str | None  # the qualification's status afterwards; None: unchanged
+
+
+DECISIONS: dict[str, Decision] = {
+    "extend": Decision("extended", "延長", "有効期間を延長します", "renewed"),
+    "open_fee": Decision(
+        "fee_opened", "会費請求", "更新手続きを開始し、会費（登録料）を請求します", "renewal_open"
+    ),
+    "lapse": Decision("lapsed", "失効", "失効します", "lapsed"),
+    "invalidate": Decision("invalidated", "無効化", "会費未納のため無効になります", "invalidated"),
+    "erase": Decision("erased", "抹消", "抹消します", "erased"),
+    "convert": Decision(
+        "converted", "期限なしへ移行", "制度終了により有効期限のない資格に移行します", None
+    ),
+    "none": Decision("unchanged", "変更なし", "今回の処理で変更はありません", None),
+}
+OUTCOMES = {code: d.outcome for code, d in DECISIONS.items()}  # decision -> outcome
+OUTCOME_LABELS = {d.outcome: d.label for d in DECISIONS.values()}
+DECISION_LABELS = {code: d.label for code, d in DECISIONS.items()}
+
+# -- members, qualifications, organisations, users ----------------------------------------------
+
+MEMBER_STATUSES = {"active": "在籍", "withdrawn": "退会", "erased": "抹消"}
+QUALIFICATION_STATUSES = {
+    "active": "有効",
+    "renewal_open": "更新手続中",
+    "renewed": "更新済",
+    "lapsed": "失効",
+    "invalidated": "無効（会費未納）",
+    "suspended": "休止",
+    "returned": "返上・返納",
+    "erased": "抹消",
+}
+# a qualification in one of these states is held: it can be returned, extended or suspended
+HELD_STATUSES = ("active", "renewed", "renewal_open", "suspended")
+MEMBER_CATEGORIES = {"general": "一般", "university": "大学生", "high_school": "高校生"}
+ORG_KINDS = {"national": "本部", "prefecture": "都道府県", "region": "地域", "club": "クラブ・団体"}
+ROLES = {
+    "hq_staff": "本部事務局",
+    "approver": "承認者",
+    "analyst": "分析担当",
+    "admin": "管理者",
+}
+CONTACT_LABELS = {
+    "postal_code": "郵便番号",
+    "prefecture": "都道府県",
+    "address": "住所",
+    "phone": "電話番号",
+    "email": "メールアドレス",
+}
+
+# -- applications and approvals ---------------------------------------------------------------
+
+LEVELS = {"club": "クラブ", "region": "地域連盟", "prefecture": "県連", "national": "本部"}
+APPLICATION_KINDS = {
+    "season_registration": "会員登録（年度更新）",
+    "new_registration": "新規入会",
+    "transfer": "移籍",
+    "qualification_return": "資格返上",
+    "extension": "有効期間延長",
+    "postponement": "期限延期",
+    "suspension": "休止",
+    "non_card_payment": "カード以外の納入申請",
+    "information_change": "登録情報変更",
+    "competitor_registration": "競技者登録（追加）",
+    "exemption": "更新免除",
+}
+APPLICATION_STATUSES = {
+    "pending": "承認待ち",
+    "sent_back": "差戻中",
+    "approved": "承認済",
+    "rejected": "受付不可",
+    "withdrawn": "取下げ",
+}
+APPLICATION_ACTIONS = {
+    "submitted": "申請",
+    "approved": "承認",
+    "sent_back": "差戻",
+    "resubmitted": "再申請",
+    "rejected": "受付不可",
+    "withdrawn": "取下げ",
+}
+ENTERED_BY = {"member": "本人", "proxy": "代理申請", "admin": "管理画面", "import": "一括取込"}
+# The reasons an extension, postponement or suspension may give (FORMATS.md applications.csv),
+# and the teacher scheme's exemption and postponement causes. A scheme's own configuration
+# may word its reasons differently; core.schemes asks it first.
+REASONS = {
+    "disaster": "自然災害",
+    "pregnancy_childbirth": "妊娠・出産",
+    "childcare": "育児",
+    "illness": "疾病",
+    "care": "介護",
+    "study_abroad": "留学",
+    "overseas_work": "海外赴任",
+    "graduate_study": "大学院等での研修",
+    "other": "その他",
+    "principal": "校長・副校長・教頭",
+    "chief_teacher": "主幹教諭・指導教諭",
+    "superintendent": "教育長・指導主事等",
+    "lecturer": "免許状更新講習の講師",
+    "awarded": "優秀教員表彰者",
+    "maternity": "産前産後の休業",
+}
+FORMATS_REASONS = tuple(list(REASONS)[:9])  # the nine codes FORMATS.md lists for every scheme
+# What the approver is warned about (the intake checks), and the queue's SLA marks
+QUEUE_FLAGS = {
+    "any": "要確認のもの（いずれか）",
+    "duplicate": "二重申請の疑い",
+    "same_person": "同一人物の別会員番号",
+    "address": "住所の不一致",
+    "returns_qualification": "資格返上を含む",
+    "due": "期限が近い・超過",
+    "overdue": "期限超過",
+}
+SLA_MARKS = {"overdue": "期限超過", "due": "24時間以内", "ok": "期限内"}
+# The columns of an application, as a form or an error names them
+APPLICATION_FIELDS = {
+    "application_ref": "申請番号",
+    "member_no": "会員番号",
+    "scheme": "制度",
+    "kind": "申請の種類",
+    "season": "年度",
+    "submitted_at": "申請日時",
+    "qualification": "資格",
+    "target_org_code": "移籍先",
+    "reason": "事由",
+    "valid_until_claimed": "申請者が入力した有効期限",
+    "proxy_org_code": "代理申請したクラブ",
+    "org_code": "所属する組織",
+    "family_name": "姓",
+    "given_name": "名",
+    "family_name_kana": "セイ",
+    "given_name_kana": "メイ",
+    "birth_date": "生年月日",
+    "postal_code": "郵便番号",
+    "prefecture": "都道府県",
+    "address": "住所",
+    "phone": "電話番号",
+    "email": "メールアドレス",
+    "category": "会員区分",
+    "insurance_plan": "スキー保険",
+    "competitor": "競技者登録",
+    "note": "備考",
+    "entered_by": "入力区分",
+}
+
+# -- billing, payments, documents ----------------------------------------------------------------
+
+BILLING_STATUSES = {"open": "未納", "paid": "入金済", "cancelled": "取消", "refunded": "返金済"}
+TAX_CLASSES = {"taxable": "課税", "non_taxable": "非課税", "out_of_scope": "不課税"}
+# Payment methods as reports name them. The configured methods (common.payment_methods) carry
+# the label the payer sees when choosing; a payments file's `bank_transfer` and `atm` are any
+# bank's transfer or ATM, so reports say so.
+PAYMENT_METHOD_REPORT_LABELS = {"bank_transfer": "銀行振込", "atm": "ATM決済"}
+RECONCILIATION_KINDS = {
+    "under": "不足",
+    "over": "過入金",
+    "unmatched": "該当なし",
+    "ambiguous": "複数候補",
+}
+RECONCILIATION_STATUSES = {
+    "open": "未処理",
+    "applied": "充当済み",
+    "refunded": "返金済み",
+    "written_off": "処理済み",
+}
+DOCUMENT_KINDS = {"invoice": "請求書", "receipt": "領収書"}
+AGE_BANDS = ("0–30日", "31–90日", "91–120日", "121日以上")
+FEE_DIMENSIONS = {
+    "scheme": "制度",
+    "prefecture": "都道府県",
+    "organization": "組織",
+    "method": "支払方法",
+}
+
+# -- data exchange --------------------------------------------------------------------------------
+
+IMPORT_TABLES = {
+    "organizations": "組織",
+    "members": "会員",
+    "qualifications": "資格",
+    "activities": "実績",
+    "applications": "申請",
+    "payments": "入金",
+    "courses": "講習",
+    "enrolments": "受講予約",
+}
+EXPORT_TABLES = {
+    **{t: label for t, label in IMPORT_TABLES.items() if t != "payments"},
+    "billing": "請求",
+    "payments": "入金",
+    "reconciliation": "入金消込",
+    "refunds": "返金",
+    "audit_log": "監査ログ",
+}
+
+# -- the audit log ----------------------------------------------------------------------------------
+
+AUDIT_ACTIONS = {
+    "update": "変更",
+    "insert": "追加",
+    "import": "取込",
+    "renew": "更新処理",
+    "erase": "抹消",
+    "reset_password": "パスワード再設定",
+    "demo": "デモデータ作成",
+    "pay": "入金",
+    "refund": "返金",
+    "resolve": "消込",
+}
+AUDIT_TABLES = {
+    "members": "会員",
+    "qualifications": "資格",
+    "billing": "請求",
+    "users": "ユーザー",
+    "organizations": "組織",
+    "activities": "実績",
+    "applications": "申請",
+    "payments": "入金",
+    "reconciliation": "入金消込",
+}
+AUDIT_FIELDS = {
+    **CONTACT_LABELS,
+    "status": "状態",
+    "valid_from": "有効開始日",
+    "valid_until": "有効期限",
+    "role": "役割",
+    "org_code": "担当組織",
+    "disabled": "無効化",
+    "display_name": "氏名",
+    "password_hash": "パスワード",
+    "item": "請求項目",
+    "amount": "金額",
+    "handling_fee": "事務手数料",
+    "kind": "種類",
+}
