@@ -170,6 +170,14 @@ APPLICATION_FIELDS = {
     "entered_by": "入力区分",
 }
 
+# -- activities and courses ------------------------------------------------------------------------
+
+COURSE_DOMAINS = {
+    "mandatory": "必修領域",
+    "elective_mandatory": "選択必修領域",
+    "elective": "選択領域",
+}
+
 # -- billing, payments, documents ----------------------------------------------------------------
 
 BILLING_STATUSES = {"open": "未納", "paid": "入金済", "cancelled": "取消", "refunded": "返金済"}

@@ -15,17 +15,12 @@ from ui.widgets import downloads, table
 PERIOD = "fees_period"
 SCHEMES = "fees_schemes"
 DIMENSION = "fees_dimension"
-DIMENSION_LABELS = {
-    "scheme": "制度",
-    "prefecture": "都道府県",
-    "organization": "組織",
-    "method": "支払方法",
-}
+DIMENSION_LABELS = vocabulary.FEE_DIMENSIONS
 
 user = current_user()
 cfg = settings()
 methods = {code: r["label"] for code, r in cfg.value("common.payment_methods").items()}
-methods.update({"bank_transfer": "銀行振込", "atm": "ATM決済"})
+methods.update(vocabulary.PAYMENT_METHOD_REPORT_LABELS)
 st.title("会費ダッシュボード")
 st.caption(
     f"担当範囲: {user.scope_name}。入金額は入金日で、回収率は期間内に請求した明細（取消を除く）で数えます。"
@@ -75,12 +70,13 @@ def scheme_name(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 rate = data["rate"]
-billed, paid = int(rate["billed"].sum() or 0), int(rate["paid"].sum() or 0)
+top = fees.headline(data["month"], rate, data["aging"], int(data["handling"]["fee"][0]))
 cols = st.columns(4)
-cols[0].metric("入金額（期間）", f"{int(data['month']['amount'].sum() or 0):,} 円")
-cols[1].metric("決済手数料（支払者負担）", f"{int(data['handling']['fee'][0]):,} 円")
-cols[2].metric("回収率（期間内の請求）", f"{paid / billed * 100:.1f} %" if billed else "—")
-cols[3].metric("未納額（本日時点）", f"{int(data['aging']['amount'].sum() or 0):,} 円")
+cols[0].metric("入金額（期間）", f"{top['income']:,} 円")
+cols[1].metric("決済手数料（支払者負担）", f"{top['handling_fee']:,} 円")
+rate_shown = f"{top['collection_rate']:.1f} %" if top["collection_rate"] is not None else "—"
+cols[2].metric("回収率（期間内の請求）", rate_shown)
+cols[3].metric("未納額（本日時点）", f"{top['outstanding']:,} 円")
 
 st.subheader("月別の入金額")
 if data["month"].is_empty():

@@ -79,7 +79,7 @@ st.write(
 income = result.fees
 cols = st.columns(2)
 cols[0].metric("判定が変わる資格", f"{result.moved:,} 件")
-cols[1].metric("会費収入の差（請求額）", f"{int(income['difference'].sum()):+,} 円")
+cols[1].metric("会費収入の差（請求額）", f"{result.income_difference:+,} 円")
 
 labelled = result.transitions.with_columns(
     pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),

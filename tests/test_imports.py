@@ -1,4 +1,5 @@
 import codecs
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,45 @@ def test_line_numbers_count_quoted_multi_line_cells_and_skip_blank_lines(orgs, t
     bad = GOOD.replace("A9000001", "A9000002").replace("general", "adult")
     error = problems_of(orgs, "members", write(tmp_path, HEADER + multi + "\n" + bad))
     assert [(p.line, p.column) for p in error.problems] == [(5, "category")]
+
+
+# --- a newly acquired JPTEC instructor pays the new instructor's fee (seed 000: 3,000円) ---------
+
+
+def _fiscal_year_start(today: dt.date) -> dt.date:
+    return dt.date(today.year if today.month >= 4 else today.year - 1, 4, 1)
+
+
+@pytest.mark.parametrize(
+    ("days_before_the_year", "billed"),
+    [(0, True), (1, False)],  # acquired on the 年度's first day: new; the day before: migrated
+)
+def test_a_new_instructor_imported_opens_the_3000_yen_new_instructor_fee(
+    sample, tmp_path, days_before_the_year, billed
+):
+    acquired = _fiscal_year_start(dt.date.today()) - dt.timedelta(days=days_before_the_year)
+    path = write(
+        tmp_path,
+        "member_no,scheme,qualification,acquired_on,valid_from,valid_until\n"
+        f"J0000002,jptec,instructor,{acquired},{acquired},{acquired.replace(year=acquired.year + 2)}\n"
+        f"J0000002,jptec,pre_instructor,{acquired},{acquired},{acquired.replace(year=acquired.year + 2)}\n",
+        name="qualifications.csv",
+    )
+    result = imports.import_file(sample, "qualifications", path)
+    lines = sample.execute(
+        "SELECT b.item, b.amount, b.status, b.issued_on, b.season, q.qualification"
+        " FROM billing b JOIN qualifications q USING (qualification_id)"
+        " WHERE b.member_no = 'J0000002'"
+    ).fetchall()
+    if billed:
+        year = _fiscal_year_start(dt.date.today()).year
+        assert lines == [
+            ("jptec_instructor_new", 3000, "open", dt.date.today(), year, "instructor")
+        ]
+        assert any("1 fee lines" in note for note in result.notes)
+        description = sample.execute(
+            "SELECT description FROM billing WHERE member_no = 'J0000002'"
+        ).fetchone()
+        assert description == (f"{year}年度 新規インストラクター会費 3,000円",)
+    else:
+        assert lines == [] and result.notes == ()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import polars as pl
 import pytest
 
+from core import config
 from core.renewals import batch
 
 D = dt.date
@@ -258,12 +260,12 @@ def test_provider_without_a_renewal_course_lapses_after_the_end(world):
 # --- JPTEC special extension (有効期間延長等承認申請) ---------------------------------------------
 
 
-def special_extension(world, m, qualification, submitted, status="approved"):
+def special_extension(world, m, qualification, submitted, status="approved", reason="childcare"):
     world.n += 1
     world.con.execute(
         "INSERT INTO applications (application_ref, member_no, scheme, kind, qualification, reason,"
-        " submitted_at, status) VALUES (?, ?, 'jptec', 'extension', ?, 'childcare', ?, ?)",
-        [f"EXT{world.n:05d}", m, qualification, submitted, status],
+        " submitted_at, status) VALUES (?, ?, 'jptec', 'extension', ?, ?, ?, ?)",
+        [f"EXT{world.n:05d}", m, qualification, reason, submitted, status],
     )
 
 
@@ -277,6 +279,24 @@ def test_an_approved_special_extension_credits_an_instructors_teaching_record(
     q = world.decision(m, D(2026, 4, 1))
     assert q["decision"] == decision
     assert requirement(q, "courses_taught")["met"] is (status == "approved")
+
+
+@pytest.mark.parametrize(
+    ("reason", "decision"),
+    [
+        ("disaster", "extend"),
+        ("pregnancy_childbirth", "extend"),
+        ("illness", "extend"),
+        ("study_abroad", "extend"),
+        ("overseas_work", "extend"),
+        ("care", "lapse"),  # not one of the guide's reasons: no special extension
+        ("other", "lapse"),
+    ],
+)
+def test_only_the_guides_reasons_make_an_extension_special(world, reason, decision):
+    m = world.holder("jptec", "instructor", D(2024, 4, 1), D(2026, 3, 31))
+    special_extension(world, m, "instructor", dt.datetime(2025, 12, 1, 10), reason=reason)
+    assert world.decision(m, D(2026, 4, 1))["decision"] == decision
 
 
 def test_an_approved_special_extension_gives_a_provider_more_months_once(world):
@@ -659,6 +679,15 @@ def test_old_licence_deadline_comes_from_the_school_year_of_birth(world, birth, 
 def test_nutrition_licence_deadline_comes_from_the_grant_date(world, granted, deadline):
     m = world.holder("teacher", "nutrition", granted, None, acquired=granted)
     assert requirement(world.decision(m, D(2016, 1, 1)), "deadline")["period_to"] == deadline
+
+
+def test_the_deadline_day_of_the_school_year_comes_from_the_configuration(world):
+    m = world.holder("teacher", "regular", D(2013, 4, 1), None, birth=D(1962, 4, 2),
+                     acquired=D(1990, 4, 1))  # fmt: skip
+    moved = config.current().with_overrides({"teacher.deadline_month_day": "03-30"})
+    rows = batch.requirements(world.con, D(2016, 1, 1), schemes=("teacher",), cfg=moved)
+    deadline = rows.filter((pl.col("member_no") == m) & (pl.col("code") == "deadline"))
+    assert deadline["period_to"].to_list() == [D(2018, 3, 30)]
 
 
 def relief(world, m, kind, reason, submitted):

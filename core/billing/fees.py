@@ -136,3 +136,18 @@ def handling_fees(con: duckdb.DuckDBPyConnection, scope: str, period: Period) ->
         [period.start, period.end, *params],
     ).fetchall()
     return int(row[0][0])
+
+
+def headline(
+    month: pl.DataFrame, rate: pl.DataFrame, aging: pl.DataFrame, handling_fee: int
+) -> dict[str, int | float | None]:
+    """The dashboard's headline figures from its tables: income in the period, the payers'
+    handling fees, the collection rate over every chosen scheme (None when nothing was
+    billed) and what is open today."""
+    billed, paid = int(rate["billed"].sum() or 0), int(rate["paid"].sum() or 0)
+    return {
+        "income": int(month["amount"].sum() or 0),
+        "handling_fee": handling_fee,
+        "collection_rate": round(paid / billed * 100, 1) if billed else None,
+        "outstanding": int(aging["amount"].sum() or 0),
+    }

@@ -17,13 +17,19 @@ from core.imports.base import (
     required,
 )
 
-ACTIVITY_KINDS = {
-    "jptec": ("taught", "renewal_course"),
-    "itc": ("points", "report"),
-    "jspo": ("training",),
-    "teacher": ("course",),
+# what a row lacks when a kind needs the column (core.schemes: each scheme's activity kinds)
+MISSING = {
+    "category": "ポイント区分がありません",
+    "points": "ポイントがありません",
+    "qualification": "研修の対象資格がありません",
+    "hours": "講習時間がありません",
+    "domain": "領域がありません",
+    "course_name": "講習名がありません",
 }
-DOMAINS = ("mandatory", "elective_mandatory", "elective")
+NOT_A_CHOICE = {
+    "category": "ポイント区分コードではありません",
+    "qualification": "資格コードではありません",
+}
 
 
 ACTIVITY_OPTIONAL = (
@@ -67,13 +73,30 @@ def _activity_checks(
     members = existing(
         con, frame, "member_no", "SELECT member_no FROM members JOIN staged_keys USING (member_no)"
     )
-    kinds = [f"{s}/{k}" for s, ks in ACTIVITY_KINDS.items() for k in ks]
+    kinds = [f"{s.code}/{k}" for s in schemes.every() for k in s.activity_kinds]
     kind = pl.col("scheme") + "/" + pl.col("kind")
-    itc_points = kind == "itc/points"
-    jspo = kind == "jspo/training"
-    course = kind == "teacher/course"
-    categories = list(cfg.value("itc.points.categories"))
-    licences = list(cfg.value("jspo.qualifications"))
+    by_kind: list[Check] = []
+    for scheme in schemes.every():
+        for code, rule in scheme.activity_kinds.items():
+            this = kind == f"{scheme.code}/{code}"
+            by_kind += [Check(c, this & pl.col(c).is_null(), MISSING[c]) for c in rule.needs]
+            for column in rule.columns:
+                options = scheme.activity_choices(cfg, column)
+                if options is not None:
+                    by_kind.append(
+                        Check(
+                            column,
+                            this
+                            & pl.col(column).is_not_null()
+                            & ~pl.col(column).is_in(list(options)),
+                            quoted(
+                                NOT_A_CHOICE.get(
+                                    column, f"{column}は {', '.join(options)} のいずれかです"
+                                ),
+                                column,
+                            ),
+                        )
+                    )
     return frame, [
         *required("member_no", "scheme", "kind", "date"),
         Check(
@@ -90,31 +113,13 @@ def _activity_checks(
             pl.format("制度 {} にない実績の種類です: '{}'", pl.col("scheme"), pl.col("kind")),
         ),
         date_check("date", "date_parsed"),
-        Check("category", itc_points & pl.col("category").is_null(), "ポイント区分がありません"),
-        Check(
-            "category",
-            itc_points & pl.col("category").is_not_null() & ~pl.col("category").is_in(categories),
-            quoted("ポイント区分コードではありません", "category"),
-        ),
-        Check("points", itc_points & pl.col("points").is_null(), "ポイントがありません"),
+        *by_kind,
         _number(
             "points", whole=False, low=0, high=1000, what="ポイントは0以上の数（小数1桁まで）です"
         ),
-        Check(
-            "qualification", jspo & pl.col("qualification").is_null(), "研修の対象資格がありません"
-        ),
-        Check(
-            "qualification",
-            jspo & pl.col("qualification").is_not_null() & ~pl.col("qualification").is_in(licences),
-            quoted("資格コードではありません", "qualification"),
-        ),
-        Check("hours", course & pl.col("hours").is_null(), "講習時間がありません"),
         _number(
             "hours", whole=False, low=0.5, high=24, what="講習時間は0.5〜24の数（小数1桁まで）です"
         ),
-        Check("domain", course & pl.col("domain").is_null(), "領域がありません"),
-        in_set("domain", DOMAINS, "domain"),
-        Check("course_name", course & pl.col("course_name").is_null(), "講習名がありません"),
         _number("score", whole=True, low=0, high=100, what="得点は0〜100の整数です"),
         _number("minutes_late", whole=True, low=0, high=1440, what="遅刻（分）は0以上の整数です"),
     ]

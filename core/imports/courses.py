@@ -10,7 +10,6 @@ import polars as pl
 
 from core import schemes, text
 from core.config import Config
-from core.imports.activities import DOMAINS
 from core.imports.base import (
     Check,
     TableSpec,
@@ -23,6 +22,7 @@ from core.imports.base import (
     required,
 )
 from core.store import db
+from core.vocabulary import COURSE_DOMAINS
 
 
 def _whole(column: str, low: int, what: str) -> Check:
@@ -66,7 +66,7 @@ def _course_checks(
         _whole("hours", 1, "時間"),
         _whole("capacity", 1, "定員"),
         _whole("materials_fee", 0, "教材費"),
-        in_set("domain", DOMAINS, "domain"),
+        in_set("domain", tuple(COURSE_DOMAINS), "domain"),
     ]
 
 

@@ -1,11 +1,14 @@
-"""Rules for qualifications.csv: holder, scheme and type from the configuration, validity."""
+"""Rules for qualifications.csv: holder, scheme and type from the configuration, validity; a\nnewly acquired qualification that costs a fee opens it (core.billing.acquisition)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import duckdb
 import polars as pl
 
-from core import schemes, text
+from core import config, schemes, text
+from core.billing import acquisition
 from core.config import Config
 from core.imports.base import (
     Check,
@@ -96,6 +99,14 @@ def _qualification_finish(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _open_fees(con: duckdb.DuckDBPyConnection, batch_id: str, actor: str) -> list[str]:
+    """New qualifications that cost a fee to acquire open it (core.billing.acquisition)."""
+    n = acquisition.open_fees(
+        con, "staged_rows", cfg=config.current(), actor=actor, batch_id=batch_id, on=dt.date.today()
+    )
+    return [f"opened {n:,} fee lines for newly acquired qualifications"] if n else []
+
+
 SPEC = TableSpec(
     required=("member_no", "scheme", "qualification", "acquired_on", "valid_from", "valid_until"),
     optional=("status", "certificate_no"),
@@ -114,4 +125,5 @@ SPEC = TableSpec(
     clean=_qualification_clean,
     checks=_qualification_checks,
     finish=_qualification_finish,
+    settle=_open_fees,
 )

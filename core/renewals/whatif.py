@@ -43,6 +43,11 @@ class WhatIf:
     fees: pl.DataFrame  # scheme, today_income, proposed_income, difference
     moved: int  # qualifications whose outcome changes
 
+    @property
+    def income_difference(self) -> int:
+        """What the change does to the fees billed, in yen (negative: less income)."""
+        return int(self.fees["difference"].sum()) if self.fees.height else 0
+
     def by_scheme(self) -> pl.DataFrame:
         """Movements summed over prefectures."""
         return (

@@ -90,7 +90,8 @@ class Scheme:
     renewal_relation: ClassVar[str]
     items: ClassVar[dict[str, str]]  # billing item code → what an invoice calls it
     kinds: ClassVar[dict[str, Kind]] = COMMON_KINDS
-    activity_kinds: ClassVar[tuple[str, ...]] = ()  # activities.csv kinds it counts
+    # activities.csv kinds the renewal rules count, and the columns each needs
+    activity_kinds: ClassVar[dict[str, Kind]] = {}
     erases_members: ClassVar[bool] = False  # members who do not register are erased (SAJ)
     returned_status: ClassVar[str] = "returned"  # a returned qualification's status
     year_starts_key: ClassVar[str | None] = None  # the key of the day its 年度 starts
@@ -130,6 +131,14 @@ class Scheme:
         """The first day of the 年度 `year`."""
         month, first = self._year_starts(cfg, dt.date(year, 12, 31))
         return dt.date(year, month, first)
+
+    def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
+        """The codes an activity's column may hold (code → label), else None."""
+        return None
+
+    def acquisition_fees(self, cfg: Config, on: dt.date) -> dict[str, tuple[str, int]]:
+        """The qualifications that cost a fee to acquire: qualification → (item, yen)."""
+        return {}
 
     def season_prices(self, cfg: Config, seasons: list[int]) -> dict[str, pl.DataFrame]:
         """The price relations the season query joins (schemes with a season_relation)."""

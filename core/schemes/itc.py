@@ -30,7 +30,10 @@ class Itc(Scheme):
         **COMMON_KINDS,
         "season_registration": Kind(needs=("season",)),
     }
-    activity_kinds = ("points", "report")
+    activity_kinds: ClassVar[dict[str, Kind]] = {
+        "points": Kind(needs=("category", "points")),
+        "report": Kind(),  # the practical activity report (実務活動報告書) answered
+    }
     year_starts_key = "itc.fiscal_year_starts"
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
@@ -57,6 +60,11 @@ class Itc(Scheme):
             "exempt_previous_year": read("itc.exempt_if_certified_previous_fiscal_year"),
             "report_required": read("itc.report_required"),
         }
+
+    def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
+        if column == "category":  # the practical points' categories (実践力ポイントの区分)
+            return dict(cfg.value("itc.points.categories"))
+        return None
 
     def reasons(self, cfg: Config, kind: str, on: dt.date) -> dict[str, str]:
         if kind == "suspension":  # 休止の事由

@@ -11,6 +11,7 @@
 - An approved special extension (有効期間延長等承認申請) for one of
   `special_extension.reasons` credits an instructor's teaching record and gives a provider or
   pre-instructor `special_extension.months` more months.
+- A new instructor pays `instructor.new_fee` (core.billing.acquisition).
 - A non-card payment request (クレジットカード以外の納入) is refused silently unless an
   instructor fee is open and the request carries the exact validity end; accepted, it puts
   the handling fee in force that day (`non_card_handling_fee`) on the open fee line.
@@ -44,7 +45,7 @@ class Jptec(Scheme):
         **COMMON_KINDS,
         "non_card_payment": Kind(takes=("valid_until_claimed",)),
     }
-    activity_kinds = ("taught", "renewal_course")
+    activity_kinds: ClassVar[dict[str, Kind]] = {"taught": Kind(), "renewal_course": Kind()}
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
         read = config.read
@@ -59,6 +60,15 @@ class Jptec(Scheme):
             "special_months": read("jptec.special_extension.months"),
             "special_reasons": list(read("jptec.special_extension.reasons")),
             "instructor_fees": list(INSTRUCTOR_FEES),
+        }
+
+    def acquisition_fees(self, cfg: Config, on: dt.date) -> dict[str, tuple[str, int]]:
+        """A new instructor pays the new instructor's fee (新規インストラクター 3,000円)."""
+        return {
+            "instructor": (
+                "jptec_instructor_new",
+                int(cfg.value("jptec.instructor.new_fee", on=on)),
+            )
         }
 
     def reasons(self, cfg: Config, kind: str, on: dt.date) -> dict[str, str]:

@@ -8,9 +8,12 @@ licence runs on for `licences.<code>.validity_years` years; unpaid past the end,
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from core.schemes.base import Reader, Scheme
+from core.schemes.base import Kind, Reader, Scheme
+
+if TYPE_CHECKING:
+    from core.config import Config
 
 
 class Jspo(Scheme):
@@ -18,7 +21,12 @@ class Jspo(Scheme):
     short_name = "JSPO"
     renewal_relation = "jspo_requirements"
     items: ClassVar[dict[str, str]] = {"jspo_registration": "登録料"}
-    activity_kinds = ("training",)
+    activity_kinds: ClassVar[dict[str, Kind]] = {"training": Kind(needs=("qualification",))}
+
+    def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
+        if column == "qualification":  # the licence a mandatory training counts for
+            return dict(cfg.value("jspo.qualifications"))
+        return None
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
         licences: dict[str, dict[str, Any]] = config.read("jspo.licences")

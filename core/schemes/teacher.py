@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from core import vocabulary
 from core.schemes.base import COMMON_KINDS, Kind, Reader, Scheme, month_day
 
 if TYPE_CHECKING:
@@ -34,7 +35,9 @@ class Teacher(Scheme):
     renewal_relation = "teacher_requirements"
     items: ClassVar[dict[str, str]] = {"teacher_course": "講習料", "teacher_materials": "教材費"}
     kinds: ClassVar[dict[str, Kind]] = {**COMMON_KINDS, "exemption": Kind(needs=("reason",))}
-    activity_kinds = ("course",)
+    activity_kinds: ClassVar[dict[str, Kind]] = {
+        "course": Kind(needs=("hours", "domain", "course_name"), takes=("score", "minutes_late"))
+    }
     course_items = ("teacher_course", "teacher_materials")
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
@@ -70,6 +73,9 @@ class Teacher(Scheme):
         if kind == "postponement":
             return dict(cfg.value("teacher.postponement_categories", on=on))
         return super().reasons(cfg, kind, on)
+
+    def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
+        return dict(vocabulary.COURSE_DOMAINS) if column == "domain" else None
 
     def course_fees(self, cfg: Config, on: dt.date) -> tuple[int, int] | None:
         return int(cfg.value("teacher.fee_per_hour", on=on)), int(
