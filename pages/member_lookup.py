@@ -5,7 +5,7 @@ import datetime as dt
 import polars as pl
 import streamlit as st
 
-from core import schemes, text, vocabulary
+from core import masking, schemes, text, vocabulary
 from core.applications import records
 from core.errors import ConflictError, ValidationError
 from core.members import contact, organizations
@@ -127,7 +127,7 @@ if query is not None:
         st.write(
             f"**{total:,} 人**が見つかりました（{page} / {pages} ページ）。行を選ぶと詳細を表示します。"
         )
-        shown = members.mask_personal(found) if user.masked else found
+        shown = masking.mask_personal(found) if user.masked else found
         shown = shown.with_columns(
             pl.col("status").replace_strict(STATUSES, default=pl.col("status"))
         )
@@ -161,7 +161,7 @@ with connection() as con:
     explained = explanation.explain(con, member_no, dt.date.today())
     chain = organizations.ancestors(con, record["org_code"])
 
-shown_record = members.mask_record(record) if user.masked else record
+shown_record = masking.mask_record(record) if user.masked else record
 st.divider()
 st.subheader(
     f"{shown_record['family_name'] or ''} {shown_record['given_name'] or ''}（{member_no}）"
@@ -331,4 +331,4 @@ with tabs[5]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:
-        table(audit_words(members.mask_history(history) if user.masked else history))
+        table(audit_words(masking.mask_history(history) if user.masked else history))

@@ -1,16 +1,17 @@
 """What an approval changes, applied set-based in the approver's transaction.
 
 At intake (`at_intake`, over temp table approval_ids): an information change of contact data
-needs no approval and is applied and approved at once; then each scheme decides what else
-needs no approver (core.schemes: a JPTEC non-card request is refused silently unless valid).
+needs no approval and is applied and approved at once; then what each scheme refuses without an
+approver is refused (core.schemes: a JPTEC non-card request unless it is valid; no mail).
 
 At each approval (`at_level`, over temp table approval_moves: acted_level, next_level), for
 the applications whose chain finished: a new registration becomes a member with a new number
 (the scheme's prefix, never reused); a withdrawn member whose season registration is approved
 is active again; a transfer moves the member (the qualifications follow); a returned
 qualification gets the scheme's returned status (SAJ erases it), irreversibly; a suspension
-suspends. Then each scheme applies its own effects (SAJ bills the season's lines at the
-prefecture's and SAJ's approval; JPTEC puts the non-card handling fee on the open fee).
+suspends. A scheme that bills by season (SAJ) bills the season's lines at the prefecture's and
+at the national approval (core.billing.season); then each scheme applies its own effects
+(JPTEC puts the non-card handling fee on the open fee).
 
 Every change writes audit rows with the approver as actor.
 """
@@ -23,6 +24,7 @@ import duckdb
 import polars as pl
 
 from core import schemes
+from core.billing import season
 from core.config import Config
 from core.schemes.base import CONTACT
 from core.store import db
@@ -33,7 +35,9 @@ def at_intake(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: d
     """Decide at once what needs no approver (see the module docstring)."""
     _information_changes(con, actor=actor, now=now)
     for scheme in schemes.every():
-        scheme.at_intake(con, cfg=cfg, actor=actor, now=now)
+        for refusal in scheme.intake_refusals(cfg):
+            close(con, f"a.status = 'pending' AND ({refusal.where})", "rejected", refusal.note,
+                  actor, now, reject_reason=refusal.reason, params=refusal.params)  # fmt: skip
 
 
 def close(con: duckdb.DuckDBPyConnection, where: str, status: str, note: str,
@@ -108,10 +112,36 @@ def at_level(con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt
     """The effects of the approvals in approval_moves (see the module docstring)."""
     _new_members(con, cfg, actor, now.date())
     for scheme in schemes.every():
+        if scheme.season_relation:
+            _season_lines(con, cfg, scheme.code, actor, now.date())
         scheme.at_approval(con, cfg=cfg, actor=actor, now=now)
     _reactivate(con, actor)
     _transfers(con, actor)
     _qualification_changes(con, actor)
+
+
+def _season_lines(
+    con: duckdb.DuckDBPyConnection, cfg: Config, scheme: str, actor: str, day: dt.date
+) -> None:
+    """A season's registration owes lines at the level that approves it (core.billing.season):
+    the prefecture's at its approval, the national ones at the last; a competitor registration
+    added later in the season owes its fee at the last."""
+    approved = """
+        SELECT a.member_no, a.season, a.insurance_plan, a.competitor,
+               coalesce(m.category, 'general') AS category
+        FROM approval_moves v
+        JOIN applications a USING (application_id)
+        JOIN members m ON m.member_no = a.member_no
+        WHERE a.scheme = $scheme AND {where} AND list_contains($kinds, a.kind)
+    """
+    registrations = ["season_registration", "new_registration"]
+    for level, where, kinds in (
+        ("prefecture", "v.acted_level = 'prefecture'", registrations),
+        ("national", "v.next_level IS NULL", registrations),
+        ("competitor", "v.next_level IS NULL", ["competitor_registration"]),
+    ):
+        season.lines(con, cfg, approved.format(where=where), scheme=scheme, level=level,
+                     issued_on=day, actor=actor, params={"kinds": kinds, "scheme": scheme})  # fmt: skip
 
 
 def at_withdrawal(con: duckdb.DuckDBPyConnection, record: dict[str, object], *, actor: str) -> None:

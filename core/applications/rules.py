@@ -15,9 +15,9 @@ import duckdb
 import polars as pl
 
 from core import schemes, vocabulary
+from core.checks import Check, existing, in_set, of_members, quoted, required
 from core.config import Config
-from core.imports import members as member_rules
-from core.imports.base import Check, existing, in_set, of_members, quoted, required
+from core.members import rules as member_rules
 from core.store import db
 from core.vocabulary import HELD_STATUSES
 
@@ -38,7 +38,7 @@ def checks(
     today = dt.date.today()
     frame = _looked_up(con, frame, cfg, today)
     # a new registration carries a member row: the rules of members.csv, for those rows only
-    frame, person_checks = member_rules._member_checks(con, frame, cfg)
+    frame, person_checks = member_rules.checks(con, frame, cfg)
     rules = [
         *_basics(),
         *(

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.schemes import CODES
-
 
 @dataclass(frozen=True)
 class Setting:
@@ -29,7 +27,8 @@ class Setting:
 
 
 S = Setting
-SCHEME_CODES = CODES
+# the schemes, each with its file data/schemes/<code>.toml (core.schemes has a module each)
+SCHEME_CODES = ("jptec", "itc", "jspo", "saj", "teacher")
 CONFIG_FILES = (*SCHEME_CODES, "common")
 
 SETTINGS: tuple[Setting, ...] = (

@@ -6,16 +6,9 @@ import duckdb
 import polars as pl
 
 from core import schemes, text
+from core.checks import Check, date_check, existing, in_set, quoted, required
 from core.config import Config
-from core.imports.base import (
-    Check,
-    TableSpec,
-    date_check,
-    existing,
-    in_set,
-    quoted,
-    required,
-)
+from core.imports.base import TableSpec
 
 # what a row lacks when a kind needs the column (core.schemes: each scheme's activity kinds)
 MISSING = {

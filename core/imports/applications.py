@@ -11,9 +11,10 @@ import polars as pl
 from core import text
 from core.applications import routing, rules
 from core.applications.rules import IS_NEW, MEMBER_COLUMNS
+from core.checks import Check, existing
 from core.config import Config
-from core.imports import members as member_rules
-from core.imports.base import SKIP, Check, TableSpec, existing
+from core.imports.base import SKIP, TableSpec
+from core.members import rules as member_rules
 from core.store import db
 
 OPTIONAL = (
@@ -29,7 +30,7 @@ COLUMNS = [
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
-    frame = member_rules._member_clean(frame)
+    frame = member_rules.clean(frame)
     stamp = pl.col("submitted_at").str.normalize("NFKC").str.strip_chars().str.replace_all("/", "-")
     return frame.with_columns(
         pl.col("application_ref").str.strip_chars(),

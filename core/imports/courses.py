@@ -9,10 +9,8 @@ import duckdb
 import polars as pl
 
 from core import schemes, text
-from core.config import Config
-from core.imports.base import (
+from core.checks import (
     Check,
-    TableSpec,
     date_check,
     duplicate_in_file,
     existing,
@@ -21,6 +19,8 @@ from core.imports.base import (
     quoted,
     required,
 )
+from core.config import Config
+from core.imports.base import TableSpec
 from core.store import db
 from core.vocabulary import COURSE_DOMAINS
 

@@ -1,28 +1,11 @@
-"""Rules for members.csv: names and kana, birth date, contact data that agrees with Japan Post."""
+"""members.csv (FORMATS.md): the rules of core.members.rules over a file's rows."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import duckdb
 import polars as pl
 
-from core import text
-from core.config import Config
-from core.imports.base import (
-    Check,
-    TableSpec,
-    date_check,
-    duplicate_in_file,
-    existing,
-    in_set,
-    prefectures,
-    quoted,
-    required,
-)
-from core.store import db
-from core.vocabulary import MEMBER_CATEGORIES as CATEGORIES
-from core.vocabulary import MEMBER_STATUSES as STATUSES
+from core.imports.base import TableSpec
+from core.members import rules
 
 MEMBER_OPTIONAL = (
     "email",
@@ -35,134 +18,6 @@ MEMBER_OPTIONAL = (
     "gender",
     "joined_on",
 )
-
-
-def _member_clean(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_columns(
-        text.widen_kana_expr("family_name").str.replace_all(r"[\s\u3000]+", ""),
-        text.widen_kana_expr("given_name").str.replace_all(r"[\s\u3000]+", ""),
-        text.katakana_expr("family_name_kana"),
-        text.katakana_expr("given_name_kana"),
-        text.widen_kana_expr("address"),
-        pl.col("email").str.normalize("NFKC"),
-        pl.col("phone").str.normalize("NFKC").str.replace_all("[ー−―]", "-"),
-        text.postal_code_expr("postal_code").alias("postal_clean"),
-        text.date_expr("birth_date").alias("birth_parsed"),
-        text.date_expr("joined_on").alias("joined_parsed"),
-        pl.col("member_no").str.normalize("NFKC"),
-    )
-
-
-def _member_checks(
-    con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, cfg: Config
-) -> tuple[pl.DataFrame, list[Check]]:
-    taken = existing(
-        con, frame, "member_no", "SELECT member_no FROM members JOIN staged_keys USING (member_no)"
-    )
-    orgs = existing(
-        con,
-        frame,
-        "org_code",
-        "SELECT org_code FROM organizations JOIN staged_keys USING (org_code)",
-    )
-    postal = db.frame(
-        con,
-        "SELECT postal_code AS postal_clean, prefecture AS postal_prefecture FROM ref_postal_codes",
-    )
-    frame = frame.join(postal, on="postal_clean", how="left", maintain_order="left")
-    frame_prefecture = pl.col("postal_prefecture")
-    kana = text.KATAKANA_RE
-    return frame, [
-        *required(
-            "member_no",
-            "org_code",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
-        ),
-        Check(
-            "member_no",
-            ~pl.col("member_no").str.contains(r"^[A-Za-z0-9\-]{1,20}$"),
-            quoted("会員番号は英数字とハイフン20文字までです", "member_no"),
-        ),
-        duplicate_in_file("member_no", "会員番号"),
-        Check(
-            "member_no",
-            pl.col("member_no").is_in(taken.implode()),
-            quoted("既に使われた会員番号です（会員番号は再利用しません）", "member_no"),
-        ),
-        Check(
-            "org_code",
-            pl.col("org_code").is_not_null() & ~pl.col("org_code").is_in(orgs.implode()),
-            quoted("組織コードが見つかりません", "org_code"),
-        ),
-        *(
-            Check(
-                c,
-                pl.col(c).is_not_null() & ~pl.col(c).str.contains(kana),
-                quoted("カタカナ（フリガナ）ではありません", c),
-            )
-            for c in ("family_name_kana", "given_name_kana")
-        ),
-        date_check("birth_date", "birth_parsed"),
-        Check(
-            "birth_date",
-            pl.col("birth_parsed") > pl.lit(dt.date.today()),
-            quoted("未来の日付です", "birth_date"),
-        ),
-        Check(
-            "birth_date",
-            pl.col("birth_parsed") < pl.date(1900, 1, 1),
-            quoted("1900年より前の日付です", "birth_date"),
-        ),
-        date_check("joined_on", "joined_parsed"),
-        Check(
-            "email",
-            pl.col("email").is_not_null() & ~pl.col("email").str.contains(text.EMAIL_RE),
-            quoted("メールアドレスの形式ではありません", "email"),
-        ),
-        Check(
-            "phone",
-            pl.col("phone").is_not_null()
-            & ~(
-                pl.col("phone").str.contains(text.PHONE_RE)
-                & pl.col("phone").str.replace_all(r"\D", "").str.contains(r"^0\d{9,10}$")
-            ),
-            quoted("電話番号の形式ではありません（0から始まる10〜11桁）", "phone"),
-        ),
-        Check(
-            "postal_code",
-            pl.col("postal_code").is_not_null() & pl.col("postal_clean").is_null(),
-            quoted("郵便番号は7桁の数字（NNN-NNNN）です", "postal_code"),
-        ),
-        Check(
-            "postal_code",
-            pl.col("postal_clean").is_not_null() & frame_prefecture.is_null(),
-            quoted("日本郵便のデータにない郵便番号です", "postal_code"),
-        ),
-        Check(
-            "prefecture",
-            pl.col("prefecture").is_not_null() & ~pl.col("prefecture").is_in(prefectures(con)),
-            quoted("都道府県名ではありません", "prefecture"),
-        ),
-        Check(
-            "prefecture",
-            pl.col("prefecture").is_in(prefectures(con))
-            & frame_prefecture.is_not_null()
-            & (pl.col("prefecture") != frame_prefecture),
-            pl.format(
-                "郵便番号 {} は{}の番号です: '{}'",
-                pl.col("postal_clean"),
-                frame_prefecture,
-                pl.col("prefecture"),
-            ),
-        ),
-        in_set("category", tuple(CATEGORIES), "category"),
-        in_set("status", tuple(STATUSES), "status"),
-        in_set("gender", ("male", "female", "other"), "gender"),
-    ]
 
 
 def _member_finish(frame: pl.DataFrame) -> pl.DataFrame:
@@ -211,7 +66,7 @@ SPEC = TableSpec(
     ],
     key="member_no",
     member_column="member_no",
-    clean=_member_clean,
-    checks=_member_checks,
+    clean=rules.clean,
+    checks=rules.checks,
     finish=_member_finish,
 )

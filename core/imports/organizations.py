@@ -6,12 +6,8 @@ import duckdb
 import polars as pl
 
 from core import text
-from core.config import Config
-from core.errors import FileProblem, InputFileError
-from core.imports.base import (
-    LINE,
+from core.checks import (
     Check,
-    TableSpec,
     duplicate_in_file,
     existing,
     in_set,
@@ -20,6 +16,9 @@ from core.imports.base import (
     quoted,
     required,
 )
+from core.config import Config
+from core.errors import FileProblem, InputFileError
+from core.imports.base import LINE, TableSpec
 from core.members.organizations import refresh_paths
 from core.store import db
 from core.vocabulary import ORG_KINDS as KINDS

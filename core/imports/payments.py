@@ -19,8 +19,9 @@ import polars as pl
 
 from core import schemes, text, vocabulary
 from core.billing import methods, reconciliation
+from core.checks import Check, date_check, existing, in_set, quoted, required
 from core.config import Config
-from core.imports.base import LINE, Check, TableSpec, date_check, existing, in_set, quoted, required
+from core.imports.base import LINE, TableSpec
 
 COLUMNS = ("member_no", "scheme", "item", "amount", "method", "paid_on", "reference")
 MAX_LISTED = 20

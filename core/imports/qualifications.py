@@ -9,17 +9,9 @@ import polars as pl
 
 from core import config, schemes, text
 from core.billing import acquisition
+from core.checks import Check, date_check, duplicate_in_file, existing, in_set, quoted, required
 from core.config import Config
-from core.imports.base import (
-    Check,
-    TableSpec,
-    date_check,
-    duplicate_in_file,
-    existing,
-    in_set,
-    quoted,
-    required,
-)
+from core.imports.base import TableSpec
 from core.vocabulary import QUALIFICATION_STATUSES
 
 

@@ -14,22 +14,7 @@ import polars as pl
 from core import text
 from core.members.organizations import scope_path
 from core.store import db
-from core.vocabulary import CONTACT_LABELS
 
-PERSONAL_COLUMNS = (
-    "family_name",
-    "given_name",
-    "family_name_kana",
-    "given_name_kana",
-    "birth_date",
-    "email",
-    "phone",
-    "postal_code",
-    "address",
-    "name",
-    "kana",
-)
-MASK = "＊＊＊"
 # What erasure clears (SAJ, seed 003): the person; the number, club and dates stay.
 ERASED_FIELDS = (
     "family_name",
@@ -206,35 +191,3 @@ def billing(con: duckdb.DuckDBPyConnection, member_no: str) -> pl.DataFrame:
         " paid_on, status FROM billing WHERE member_no = ? ORDER BY issued_on DESC, billing_id",
         [member_no],
     )
-
-
-def mask_personal(frame: pl.DataFrame) -> pl.DataFrame:
-    """Personal data hidden for roles that may not see it (analysts): names, birth, contact."""
-    replacements = []
-    for column in frame.columns:
-        if column not in PERSONAL_COLUMNS:
-            continue
-        if column == "birth_date":
-            replacements.append((pl.col(column).dt.year().cast(pl.String) + "年").alias(column))
-        elif column in ("family_name", "name"):
-            replacements.append((pl.col(column).str.slice(0, 1) + pl.lit("＊＊")).alias(column))
-        else:
-            replacements.append(
-                pl.when(pl.col(column).is_null()).then(None).otherwise(pl.lit(MASK)).alias(column)
-            )
-    return frame.with_columns(replacements) if replacements else frame
-
-
-def mask_history(frame: pl.DataFrame) -> pl.DataFrame:
-    """Audit rows with the old and new values of personal fields hidden."""
-    personal = pl.col("field").is_in(list(PERSONAL_COLUMNS) + list(CONTACT_LABELS))
-    return frame.with_columns(
-        pl.when(personal & pl.col(c).is_not_null()).then(pl.lit(MASK)).otherwise(pl.col(c)).alias(c)
-        for c in ("old_value", "new_value")
-    )
-
-
-def mask_record(record: dict[str, Any]) -> dict[str, Any]:
-    """`mask_personal` for one member record."""
-    masked = mask_personal(pl.DataFrame([record], infer_schema_length=None))
-    return masked.row(0, named=True)

@@ -21,10 +21,12 @@ import importlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from core.config.settings import SCHEME_CODES
+
 if TYPE_CHECKING:
     from core.schemes.base import Scheme
 
-CODES = ("jptec", "itc", "jspo", "saj", "teacher")
+CODES = SCHEME_CODES  # one module each, with one configuration file each
 
 
 def get(code: str) -> Scheme:

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
+    from core.checks import Check
     from core.config import Config
-    from core.imports.base import Check
 
 FISCAL_YEAR_STARTS = (
     "04-01"  # 年度: April to March, unless the scheme's configuration says otherwise
@@ -54,6 +54,17 @@ COMMON_KINDS: dict[str, Kind] = {
     "suspension": Kind(needs=("qualification", "reason")),
     "information_change": Kind(takes=CONTACT),
 }
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Applications refused at intake without an approver: the pending ones matching `where`
+    (an SQL condition over `applications a`, from code; values bound from `params`)."""
+
+    where: str
+    note: str  # the history step's note
+    reason: str  # what the applicant is told (reject_reason)
+    params: dict[str, object]
 
 
 def month_day(value: str) -> tuple[int, int]:
@@ -205,10 +216,9 @@ class Scheme:
     # -- what an application does, inside the approver's transaction (default: nothing more
     #    than core.applications.effects does for every scheme) ----------------------------------
 
-    def at_intake(
-        self, con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime
-    ) -> None:
-        """Decide what needs no approver, over temp table approval_ids."""
+    def intake_refusals(self, cfg: Config) -> list[Refusal]:
+        """Applications refused at intake, without an approver (default: none)."""
+        return []
 
     def at_approval(
         self, con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime

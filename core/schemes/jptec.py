@@ -23,7 +23,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from core import vocabulary
-from core.schemes.base import COMMON_KINDS, Kind, Reader, Scheme
+from core.schemes.base import COMMON_KINDS, Kind, Reader, Refusal, Scheme
 
 if TYPE_CHECKING:
     import duckdb
@@ -77,13 +77,9 @@ class Jptec(Scheme):
             return {code: vocabulary.REASONS.get(code, code) for code in codes}
         return super().reasons(cfg, kind, on)
 
-    def at_intake(
-        self, con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime
-    ) -> None:
+    def intake_refusals(self, cfg: Config) -> list[Refusal]:
         """A non-card request is refused at once (and no mail is sent) unless an instructor fee
         is open and it carries the exact validity end date."""
-        from core.applications.effects import close
-
         valid = """
             EXISTS (SELECT 1 FROM billing b
                     WHERE b.member_no = a.member_no AND b.scheme = 'jptec' AND b.status = 'open'
@@ -93,16 +89,14 @@ class Jptec(Scheme):
                           AND q.qualification = 'instructor'
                           AND q.valid_until = a.valid_until_claimed)
         """
-        close(
-            con,
-            f"a.kind = 'non_card_payment' AND a.status = 'pending' AND NOT ({valid})",
-            "rejected",
-            "受付不可（会費が未納でないか、有効期限の日付が一致しません）。メールは送りません。",
-            actor,
-            now,
-            reject_reason="会費が未納でないか、有効期限の日付が一致しません",
-            params={"instructor_fees": list(INSTRUCTOR_FEES)},
-        )
+        return [
+            Refusal(
+                where=f"a.scheme = 'jptec' AND a.kind = 'non_card_payment' AND NOT ({valid})",
+                note="受付不可（会費が未納でないか、有効期限の日付が一致しません）。メールは送りません。",
+                reason="会費が未納でないか、有効期限の日付が一致しません",
+                params={"instructor_fees": list(INSTRUCTOR_FEES)},
+            )
+        ]
 
     def at_approval(
         self, con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime

@@ -29,8 +29,8 @@ from core.schemes.base import COMMON_KINDS, PERSON, Kind, Reader, Scheme, month_
 if TYPE_CHECKING:
     import duckdb
 
+    from core.checks import Check
     from core.config import Config
-    from core.imports.base import Check
 
 # SAJ qualification → its 資格登録料 category; certified instructors pay a fee of their own
 FEE_CATEGORY = {
@@ -151,7 +151,7 @@ class Saj(Scheme):
     ) -> tuple[pl.DataFrame, list[Check]]:
         """A transfer or return needs the season's registration, open or in the same file; a
         competitor registration needs a registration of that season (approved included)."""
-        from core.imports.base import Check, of_members, quoted
+        from core.checks import Check, of_members, quoted
 
         def registrations(statuses: tuple[str, ...]) -> pl.Expr:
             found = of_members(
@@ -203,37 +203,6 @@ class Saj(Scheme):
                 quoted("競技者登録の追加は、その年度の会員登録があるSAJ会員だけです", "kind"),
             ),
         ]
-
-    def at_approval(
-        self, con: duckdb.DuckDBPyConnection, *, cfg: Config, actor: str, now: dt.datetime
-    ) -> None:
-        """The season's lines due at the level just approved (see core.billing.season)."""
-        from core.billing import season
-
-        day = now.date()
-        approved = """
-            SELECT a.member_no, a.season, a.insurance_plan, a.competitor,
-                   coalesce(m.category, 'general') AS category
-            FROM approval_moves v
-            JOIN applications a USING (application_id)
-            JOIN members m ON m.member_no = a.member_no
-            WHERE a.scheme = 'saj' AND {where} AND list_contains($kinds, a.kind)
-        """
-        for level, where, kinds in (
-            ("prefecture", "v.acted_level = 'prefecture'", REGISTRATIONS),
-            ("national", "v.next_level IS NULL", REGISTRATIONS),
-            ("competitor", "v.next_level IS NULL", ("competitor_registration",)),
-        ):
-            season.lines(
-                con,
-                cfg,
-                approved.format(where=where),
-                scheme=self.code,
-                level=level,
-                issued_on=day,
-                actor=actor,
-                params={"kinds": list(kinds)},
-            )
 
     def at_withdrawal(
         self, con: duckdb.DuckDBPyConnection, record: dict[str, Any], *, actor: str

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core.members.records import mask_personal
+from core.masking import mask_personal
 from core.store import db
 
 EXCEL_MAX_ROWS = 1_048_575  # one sheet, below the header
