@@ -186,14 +186,21 @@ def decision_sentence(q: dict[str, Any]) -> str:
     return f"判定: {when}{text}{new}{upcoming}"
 
 
-def lines(result: dict[str, Any]) -> list[str]:
+def lines(result: dict[str, Any], cfg: config.Config | None = None) -> list[str]:
     """The explanation as lines of text for the command line."""
     out = [f"会員番号 {result['member_no']}（{_day(result['as_of'])}時点）"]
     if not result["qualifications"]:
         out.append("  資格の登録はありません。")
     for q in result["qualifications"]:
         validity = f"{_day(q['valid_from'])}〜{_day(q['valid_until']) or '期限なし'}"
-        out.append(f"■ {q['label']}（{q['scheme']}）状態: {q['status']}　有効期間: {validity}")
+        scheme = (cfg or config.current()).scheme_name(q["scheme"])
+        words = (
+            vocabulary.MEMBER_STATUSES
+            if q["qualification"] == batch.MEMBERSHIP
+            else vocabulary.QUALIFICATION_STATUSES
+        )
+        status = words.get(q["status"], q["status"])
+        out.append(f"■ {q['label']}（{scheme}）状態: {status}　有効期間: {validity}")
         if not q["requirements"]:
             out.append("  この資格に自動判定の対象となる要件はありません。")
         out.extend(f"  {requirement_sentence(r)}" for r in q["requirements"])
