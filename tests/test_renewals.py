@@ -419,9 +419,58 @@ def test_itc_certified_in_the_previous_fiscal_year_renew_without_a_fee(world, ac
     assert requirement(q, "renewal_fee")["required"] == (0 if exempt else 1)
 
 
-def test_itc_renewal_needs_the_activity_report(world):
+def test_itc_renewal_needs_the_activity_report_by_its_own_deadline(world):
+    # itc.report_due = 06-30: only the application is due by May 31 (seed 001, FAQ Q1)
     m = itc_member(world, report=False, acquired=D(2016, 5, 1))
     assert world.decision(m, D(2017, 5, 2))["decision"] == "none"
+    assert world.decision(m, D(2017, 6, 1))["decision"] == "none"
+    assert world.decision(m, D(2017, 6, 30))["decision"] == "none"
+    q = world.decision(m, D(2017, 7, 1))
+    assert (q["decision"], q["effective_on"]) == ("lapse", "2017-06-01")
+    assert requirement(q, "activity_report")["period_to"] == "2017-06-30"
+
+
+@pytest.mark.parametrize(
+    ("answered", "decision"), [(D(2017, 6, 30), "extend"), (D(2017, 7, 1), "lapse")]
+)
+def test_itc_report_answered_after_may_counts_until_its_deadline(world, answered, decision):
+    m = itc_member(world, report=False, acquired=D(2016, 5, 1))  # exempt from the fee
+    world.activity(m, "itc", "report", answered)
+    q = world.decision(m, D(2017, 7, 2))
+    assert q["decision"] == decision
+    if decision == "extend":
+        assert (q["effective_on"], q["new_valid_until"]) == ("2017-06-01", "2018-05-31")
+
+
+def test_itc_fee_paid_in_june_after_applying_in_may_renews_from_june_1(world):
+    m = itc_member(world, apply_at=dt.datetime(2017, 5, 31, 20, 0))
+    batch.run(world.con, D(2017, 5, 31))  # opens the fee, due a month later
+    due = world.con.execute("SELECT due_on FROM billing WHERE member_no = ?", [m]).fetchone()
+    assert due == (D(2017, 6, 30),)
+    assert world.decision(m, D(2017, 6, 15))["decision"] == "none"  # not lapsed on June 1
+    world.con.execute("UPDATE billing SET status = 'paid', paid_on = DATE '2017-06-20'")
+    q = world.decision(m, D(2017, 6, 21))
+    assert (q["decision"], q["effective_on"], q["new_valid_until"]) == (
+        "extend",
+        "2017-06-01",
+        "2018-05-31",
+    )
+
+
+@pytest.mark.parametrize(
+    ("as_of", "decision"), [(D(2017, 6, 30), "none"), (D(2017, 7, 1), "lapse")]
+)
+def test_itc_fee_unpaid_past_its_due_date_lapses(world, as_of, decision):
+    m = itc_member(world, apply_at=dt.datetime(2017, 5, 31, 20, 0))
+    batch.run(world.con, D(2017, 5, 31))
+    q = world.decision(m, as_of)
+    assert q["decision"] == decision
+    assert requirement(q, "renewal_fee")["period_to"] == "2017-06-30"
+
+
+def test_itc_too_few_points_lapse_on_june_1_whatever_else_is_pending(world):
+    m = itc_member(world, points=5.0, report=False)
+    assert world.decision(m, D(2017, 5, 31))["decision"] == "none"
     assert world.decision(m, D(2017, 6, 1))["decision"] == "lapse"
 
 

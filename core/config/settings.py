@@ -132,6 +132,11 @@ SETTINGS: tuple[Setting, ...] = (
     S("itc.exempt_if_certified_previous_fiscal_year", "bool", "前年度認定者は更新料を免除する"),
     S("itc.valid_until", "month_day", "更新後の有効期限（翌年のこの日）"),
     S("itc.report_required", "bool", "実務活動報告書の回答を更新の条件とする"),
+    S(
+        "itc.report_due",
+        "month_day",
+        "実務活動報告書の回答期限（更新年のこの日まで。過ぎても未回答なら失効）",
+    ),
     S("itc.suspension.reasons", "list", "休止の事由"),
     # -- JSPO (seed 002) ---------------------------------------------------------------
     S(

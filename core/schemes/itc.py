@@ -1,12 +1,14 @@
 """ITC (seed 001): the IT coordinator's yearly renewal with practical points.
 
 A certificate valid to May 31 (`valid_until`) of year Y renews in Y's window
-(`window.opens` at `window.opens_at` … `window.closes`): the points of the previous fiscal year
-(`fiscal_year_starts`) reach `points.threshold`, the member applied (an application of kind
-`season_registration` for season Y) within the window, the fee (`fee`) is paid — those
-certified in the previous fiscal year are exempt (`exempt_if_certified_previous_fiscal_year`)
-— and the practical activity report is answered when `report_required`. Applying with enough
-points opens the fee. After the end without all of that, the certificate lapses.
+(`window.opens` at `window.opens_at` … `window.closes`): the member applies (an application of
+kind `season_registration` for season Y) within the window — the only step due by May 31 (the
+guide's FAQ Q1) — with the points of the previous fiscal year (`fiscal_year_starts`) reaching
+`points.threshold`. Applying with enough points opens the fee (`fee`), paid by the fee line's
+own due date (`fee_due_months`); those certified in the previous fiscal year are exempt
+(`exempt_if_certified_previous_fiscal_year`). The practical activity report is answered by
+`report_due` when `report_required`. All done → valid for another year from June 1. Each step
+lapses the certificate only once its own deadline has passed undone.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Itc(Scheme):
             month_day(read("itc.fiscal_year_starts")),
             month_day(read("itc.valid_until")),
         )
+        report = month_day(read("itc.report_due"))
         hour, minute = (int(part) for part in read("itc.window.opens_at").split(":"))
         return {
             "opens_month": opens[0],
@@ -59,6 +62,8 @@ class Itc(Scheme):
             "fee": read("itc.fee"),
             "exempt_previous_year": read("itc.exempt_if_certified_previous_fiscal_year"),
             "report_required": read("itc.report_required"),
+            "report_month": report[0],
+            "report_day": report[1],
         }
 
     def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
