@@ -25,7 +25,7 @@ def prepare_database() -> str:
 
 @st.cache_resource
 def lease(path: str) -> db.Lease:
-    """This server process's hold on the database file (see core.db.Lease)."""
+    """This server process's hold on the database file (see core.store.db.Lease)."""
     return db.Lease(path, linger=LINGER_SECONDS, timeout=APP_LOCK_TIMEOUT)
 
 

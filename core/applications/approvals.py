@@ -273,7 +273,7 @@ def resubmit(
     now: dt.datetime | None = None,
 ) -> None:
     """Correct a sent-back application and send it to the start of its chain again. The
-    corrections are taken as given: callers check them (core.application_forms.resubmit)."""
+    corrections are taken as given: callers check them (core.applications.forms.resubmit)."""
     now = now or text.jst_now()
     check_correctable(corrections)
     try:

@@ -4,7 +4,7 @@ Last season's SAJ members who have not registered for the current one apply over
 weeks (a share of them through their club as a proxy application), some with insurance or a
 competitor registration; a few return a qualification or transfer to another club of their
 prefecture; a few JPTEC instructors ask for a special extension. Older applications have
-already climbed some levels, a few were sent back. All of it goes through core.approvals, so
+already climbed some levels, a few were sent back. All of it goes through core.applications, so
 the demo's history is what the app itself would have written.
 """
 

@@ -9,7 +9,7 @@ the scheme configuration. When the body has an invoice registration number in fo
 
 Lines are read for a whole set of members in one query. `issue` makes one document,
 `issue_many` a run of documents (one PDF each), `club_batch` one PDF for a club's members
-with a cover page. core.document_pdf draws the pages.
+with a cover page. core.documents.pdf draws the pages.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A Draft or a Cover holds every string a page prints, already worded and formatted; this
 module only places them. Because the strings are known before drawing, each PDF embeds
-a font of just their characters (core.pdf_font), which is what makes a thousand
+a font of just their characters (core.documents.font), which is what makes a thousand
 receipts quick.
 """
 

@@ -5,7 +5,7 @@ reference already in the payments table, or seen on an earlier line of the same 
 duplicate: it is listed in the result and skipped, never counted twice — not an error, since
 providers resend their files. The other rows become payments rows (with the payer's fee for
 the method and amount on the payment date, from the configuration) and are settled against
-open billing lines in the same transaction (core.reconciliation.match_imported); what does
+open billing lines in the same transaction (core.billing.reconciliation.match_imported); what does
 not settle exactly goes to the reconciliation list. An unknown member number is not an
 error either: the money arrived, so it waits in the list as `unmatched`.
 """
