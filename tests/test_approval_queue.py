@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from core import config, imports
-from core.applications import approvals, business_days, intake, queue
+from core.applications import approvals, business_days, forms, intake, queue
 from core.applications.queue import QueueFilter
-from core.errors import InputFileError
+from core.errors import InputFileError, ValidationError
 from core.store import db
 from tests.test_approvals import NOW, SEASON, apply, approve_once, state
 
@@ -329,6 +329,44 @@ def test_two_information_changes_of_one_member_in_one_file_both_apply(sample, tm
         " AND action = 'update' ORDER BY field"
     ).fetchall()
     assert audited == [("email", "new1@example.jp"), ("phone", "090-1111-2222")]
+
+
+@pytest.mark.parametrize(
+    ("postal", "refused"),
+    [("420-0853", False), ("100-0001", True)],  # A0000002 lives in 静岡県; 100-0001 is 東京都
+)
+def test_an_information_change_of_the_postal_code_alone_must_fit_the_prefecture_on_record(
+    sample, tmp_path, postal, refused
+):
+    path = tmp_path / "applications.csv"
+    path.write_text(
+        "application_ref,member_no,scheme,kind,submitted_at,postal_code\n"
+        f"P1,A0000002,saj,information_change,2026-11-20 10:00,{postal}\n",
+        encoding="utf-8",
+    )
+    if not refused:
+        imports.import_file(sample, "applications", path)
+        assert db.one(sample, "SELECT postal_code FROM members WHERE member_no = 'A0000002'") == (
+            postal,
+        )
+        return
+    with pytest.raises(InputFileError) as caught:
+        imports.import_file(sample, "applications", path)
+    problem = caught.value.problems[0]
+    assert (problem.line, problem.column) == (2, "postal_code")
+    assert "東京都" in problem.message and "静岡県" in problem.message
+    # the form is the same one-row import: the same answer, keyed by the field
+    with pytest.raises(ValidationError) as form:
+        forms.submit(
+            sample,
+            {"member_no": "A0000002", "scheme": "saj", "kind": "information_change",
+             "postal_code": postal},
+            actor="hq", entered_by="admin",
+        )  # fmt: skip
+    assert "東京都" in form.value.errors["postal_code"]
+    assert db.one(sample, "SELECT postal_code FROM members WHERE member_no = 'A0000002'") == (
+        "420-0853",
+    )
 
 
 def test_an_extension_approved_years_ago_is_not_a_duplicate_of_a_new_one(sample):

@@ -6,7 +6,7 @@ import pytest
 
 from core import imports
 from core.errors import InputFileError
-from core.store import db
+from core.store import db, exports, migrations
 
 from .conftest import DATA
 
@@ -270,3 +270,60 @@ def test_a_new_instructor_imported_opens_the_3000_yen_new_instructor_fee(
         assert description == (f"{year}年度 新規インストラクター会費 3,000円",)
     else:
         assert lines == [] and result.notes == ()
+
+
+# --- hostile files: every problem is FILE:LINE: column: message, nothing written ---------------
+
+
+@pytest.mark.parametrize(("length", "refused"), [(10_000, False), (10_001, True), (140_000, True)])
+def test_a_cell_longer_than_10000_characters_is_named_by_line_and_column(
+    orgs, tmp_path, length, refused
+):
+    # 140,000 is past the csv module's own field limit (131,072), which used to crash
+    address = "静岡市葵区追手町9-6" + "あ" * (length - len("静岡市葵区追手町9-6"))
+    row = GOOD.replace("静岡市葵区追手町9-6", address)
+    path = write(tmp_path, HEADER + row)
+    if not refused:
+        assert imports.import_file(orgs, "members", path).rows == 1
+        return
+    error = problems_of(orgs, "members", path)
+    problem = error.problems[0]
+    assert (problem.line, problem.column) == (2, "address")
+    assert f"{length:,}文字" in problem.message
+    assert orgs.execute("SELECT count(*) FROM members").fetchone() == (0,)
+
+
+def test_a_cp932_file_with_one_utf8_line_names_that_line(orgs, tmp_path):
+    second = GOOD.replace("A9000001", "A9000002")
+    third = GOOD.replace("A9000001", "A9000003")
+    path = tmp_path / "mixed.csv"
+    # 山田 in UTF-8 happens to be valid CP932 too: it would be read as other characters
+    path.write_bytes(
+        HEADER.encode() + GOOD.encode("cp932") + second.encode("cp932") + third.encode("utf-8")
+    )
+    problem = problems_of(orgs, "members", path).problems[0]
+    assert (problem.line, problem.column) == (4, "-")
+    assert "UTF-8" in problem.message and "CP932" in problem.message
+
+
+def test_a_file_in_neither_encoding_names_the_line_that_is_in_neither(orgs, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(
+        HEADER.encode() + GOOD.encode("cp932") + GOOD.encode("cp932") + b"A9,\x80\xff\n"
+    )
+    assert problems_of(orgs, "members", path).problems[0].line == 4
+
+
+def test_an_export_neutralises_formulas_and_imports_back_unchanged(orgs, tmp_path):
+    formula = '=HYPERLINK("http://example.invalid","x")'
+    row = GOOD.replace("静岡市葵区追手町9-6", f'"{formula.replace(chr(34), chr(34) * 2)}"')
+    imports.import_file(orgs, "members", write(tmp_path, HEADER + row))
+    out = tmp_path / "members_export.csv"
+    exports.export_table(orgs, "members", out)
+    text = out.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text  # Excel shows it as text
+    with db.connect(":memory:") as fresh:
+        migrations.migrate(fresh)
+        imports.import_file(fresh, "organizations", DATA / "organizations.csv")
+        imports.import_file(fresh, "members", out)
+        assert fresh.execute("SELECT address FROM members").fetchone() == (formula,)

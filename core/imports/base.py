@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,11 @@ from core.errors import FileProblem, InputFileError
 from core.store import audit
 
 MAX_PROBLEMS = 20
+MAX_CELL_CHARS = 10_000
+NEUTRALISED = r"^'([=+\-@\t\r])"  # the apostrophe an export puts before a formula's first sign
+# Python's csv module refuses fields over 131,072 characters with an exception; read them and
+# refuse them by line and column instead (MAX_CELL_CHARS)
+csv.field_size_limit(2**31 - 1)
 LINE = "__line"
 # A boolean column a table's checks may add: rows already known (a reference seen before),
 # reported in ImportResult.duplicates and not written again.
@@ -47,22 +53,72 @@ class ImportResult:
 
 
 def decode(raw: bytes, file: str) -> tuple[str, str]:
-    """The file's text and its encoding name: UTF-8 (BOM or not), else CP932."""
+    """The file's text and its encoding name: UTF-8 (BOM or not), else CP932.
+
+    A file in neither is refused naming its first line that is in neither: in a CP932 file
+    with one UTF-8 line, that line (not the first line UTF-8 could not read).
+    """
     if raw.startswith(codecs.BOM_UTF8):
-        candidates = [("utf-8-sig", raw[len(codecs.BOM_UTF8) :])]
-    else:
-        candidates = [("utf-8", raw), ("cp932", raw)]
-    failure: UnicodeDecodeError | None = None
-    for encoding, data in candidates:
         try:
-            return data.decode("utf-8" if encoding == "utf-8-sig" else encoding), encoding
-        except UnicodeDecodeError as exc:
-            failure = failure or exc
-    assert failure is not None
-    line = raw[: failure.start].count(b"\n") + 1
-    raise InputFileError(
-        [FileProblem(file, line, "-", "文字コードが UTF-8 でも CP932（Shift_JIS）でもありません")]
-    )
+            return raw[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass  # a BOM, then other bytes: named by line below
+    else:
+        with contextlib.suppress(UnicodeDecodeError):
+            return raw.decode("utf-8"), "utf-8"
+        with contextlib.suppress(UnicodeDecodeError):
+            text = raw.decode("cp932")
+            utf8_line = _utf8_line(raw)
+            if utf8_line is None:
+                return text, "cp932"
+            raise InputFileError([FileProblem(file, utf8_line, "-", MIXED)])
+    raise InputFileError([FileProblem(file, _first_undecodable_line(raw), "-", UNREADABLE)])
+
+
+UNREADABLE = "文字コードが UTF-8 でも CP932（Shift_JIS）でもありません"
+MIXED = "この行だけ UTF-8 です（ほかの行は CP932）。ファイル全体を同じ文字コードで保存してください"
+# a Japanese character in UTF-8: a lead byte E3–E9 and two continuation bytes
+_UTF8_JAPANESE = re.compile(rb"[\xe3-\xe9][\x80-\xbf]{2}")
+
+
+def _utf8_line(raw: bytes) -> int | None:
+    """In a file that reads as CP932, the first line that is really UTF-8 (its Japanese
+    characters would otherwise be read as other characters without a word)."""
+    checked = set()
+    for match in _UTF8_JAPANESE.finditer(raw):
+        start = raw.rfind(b"\n", 0, match.start()) + 1
+        if start in checked:
+            continue
+        checked.add(start)
+        end = raw.find(b"\n", match.end())
+        line = raw[start : end if end != -1 else len(raw)]
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return raw.count(b"\n", 0, start) + 1
+    return None
+
+
+def _first_undecodable_line(raw: bytes) -> int:
+    """The line to name in a file that neither encoding reads as a whole: the first line in
+    neither, else the first line that the encoding most of the file is in cannot read. Ties go
+    to UTF-8: a line of Japanese that reads as UTF-8 is UTF-8 (almost any bytes read as CP932)."""
+    lines = raw.removeprefix(codecs.BOM_UTF8).split(b"\n")
+
+    def reads(line: bytes, encoding: str) -> bool:
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    utf8 = [reads(line, "utf-8") for line in lines]
+    cp932 = [reads(line, "cp932") for line in lines]
+    mostly = utf8 if sum(utf8) >= sum(cp932) else cp932
+    bad = [n for n, ok in enumerate(mostly, start=1) if not ok]
+    either = [n for n, (a, b) in enumerate(zip(utf8, cp932, strict=True), start=1) if not (a or b)]
+    return (either or bad or [1])[0]
 
 
 def _record_lines(content: str, file: str) -> list[int]:
@@ -71,21 +127,49 @@ def _record_lines(content: str, file: str) -> list[int]:
     Python's csv module is C code: a million records take about a second.
     """
     reader = csv.reader(io.StringIO(content))
-    width = len(next(reader, []))
     starts = []
-    previous = reader.line_num
-    for row in reader:
-        if row and len(row) != width:
-            raise InputFileError(
-                [
-                    FileProblem(
-                        file, previous + 1, "-", f"列の数が{len(row)}です（見出しは{width}列）"
-                    )
-                ]
-            )
-        starts.append(previous + 1)
+    previous = 0
+    try:
+        width = len(next(reader, []))
         previous = reader.line_num
+        for row in reader:
+            if row and len(row) != width:
+                raise InputFileError(
+                    [
+                        FileProblem(
+                            file, previous + 1, "-", f"列の数が{len(row)}です（見出しは{width}列）"
+                        )
+                    ]
+                )
+            starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error as exc:  # e.g. a quote left open at the end of the file
+        raise InputFileError(
+            [FileProblem(file, previous + 1, "-", f"CSV として読めません: {exc}")]
+        ) from None
     return starts
+
+
+def _long_cells(frame: pl.DataFrame, file: str) -> None:
+    """A cell longer than MAX_CELL_CHARS is refused by line and column (a file's cell is a name,
+    an address or a note, not a document)."""
+    found = []
+    for column in frame.columns:
+        if column == LINE or frame.schema[column] != pl.String:
+            continue
+        long = frame.filter(pl.col(column).str.len_chars() > MAX_CELL_CHARS)
+        for line, value in long.select(LINE, column).head(MAX_PROBLEMS).iter_rows():
+            found.append(
+                FileProblem(
+                    file,
+                    line,
+                    column,
+                    f"長すぎます（{len(value):,}文字。上限{MAX_CELL_CHARS:,}文字）",
+                )
+            )
+    if found:
+        found.sort(key=lambda p: p.line)
+        raise InputFileError(found[:MAX_PROBLEMS], len(found))
 
 
 def read_csv(path: Path, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
@@ -112,10 +196,16 @@ def read_csv(path: Path, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
             [FileProblem(file, 1, "-", "CSV の行を数えられません（引用符の閉じ忘れ）")]
         )
     frame = (
-        frame.with_columns(pl.col(pl.String).str.strip_chars().replace("", None))
+        frame.with_columns(
+            pl.col(pl.String)
+            .str.strip_chars()
+            .str.replace(NEUTRALISED, "$1")  # an export's formula guard (core.store.exports)
+            .replace("", None)
+        )
         .with_columns(pl.Series(LINE, lines, dtype=pl.Int64))
         .filter(~pl.all_horizontal(pl.exclude(LINE).is_null()))  # blank lines
     )
+    _long_cells(frame, file)
     return frame, encoding
 
 

@@ -15,14 +15,20 @@ from core.checks import (
     duplicate_in_file,
     existing,
     in_set,
+    of_members,
     prefectures,
     quoted,
     required,
 )
 from core.config import Config
+from core.members.records import ERASED_FIELDS
 from core.store import db
 from core.vocabulary import MEMBER_CATEGORIES as CATEGORIES
 from core.vocabulary import MEMBER_STATUSES as STATUSES
+
+ERASED = (pl.col("status").str.strip_chars().str.to_lowercase() == "erased").fill_null(False)
+# what erasure cleared of the person (the number, club and dates stay)
+PERSON_FIELDS = tuple(f for f in ERASED_FIELDS if not f.endswith("_key"))
 
 
 def clean(frame: pl.DataFrame) -> pl.DataFrame:
@@ -53,22 +59,53 @@ def checks(
         "org_code",
         "SELECT org_code FROM organizations JOIN staged_keys USING (org_code)",
     )
+    # The contact data a row leaves: its own values, else (an information change of a member)
+    # the stored ones; a row that gives a postal code or a prefecture must leave the two in
+    # agreement, whichever of them it gives.
+    stored = of_members(
+        con,
+        frame,
+        "SELECT member_no, postal_code AS stored_postal, prefecture AS stored_prefecture"
+        " FROM members JOIN staged_keys USING (member_no)",
+    )
     postal = db.frame(
         con,
-        "SELECT postal_code AS postal_clean, prefecture AS postal_prefecture FROM ref_postal_codes",
+        "SELECT DISTINCT postal_code AS resulting_postal, prefecture AS postal_prefecture"
+        " FROM ref_postal_codes",
     )
-    frame = frame.join(postal, on="postal_clean", how="left", maintain_order="left")
+    frame = (
+        frame.join(stored, on="member_no", how="left", maintain_order="left")
+        .with_columns(
+            resulting_postal=pl.coalesce("postal_clean", "stored_postal"),
+            resulting_prefecture=pl.coalesce("prefecture", "stored_prefecture"),
+        )
+        .join(postal, on="resulting_postal", how="left", maintain_order="left")
+    )
     frame_prefecture = pl.col("postal_prefecture")
+    touched = pl.col("postal_clean").is_not_null() | pl.col("prefecture").is_not_null()
     kana = text.KATAKANA_RE
     return frame, [
-        *required(
-            "member_no",
-            "org_code",
-            "family_name",
-            "given_name",
-            "family_name_kana",
-            "given_name_kana",
-            "birth_date",
+        *required("member_no", "org_code"),
+        # an erased member (SAJ) keeps the number and the club, nothing of the person: a file
+        # moving a body's members between systems carries them so (never re-using a number)
+        *(
+            Check(c, ~ERASED & pl.col(c).is_null(), "値がありません")
+            for c in (
+                "family_name",
+                "given_name",
+                "family_name_kana",
+                "given_name_kana",
+                "birth_date",
+            )
+        ),
+        *(
+            Check(
+                c,
+                ERASED & pl.col(c).is_not_null(),
+                quoted("抹消済みの会員に個人情報は入れません", c),
+            )
+            for c in PERSON_FIELDS
+            if c in frame.columns
         ),
         Check(
             "member_no",
@@ -130,6 +167,20 @@ def checks(
             pl.col("postal_clean").is_not_null() & frame_prefecture.is_null(),
             quoted("日本郵便のデータにない郵便番号です", "postal_code"),
         ),
+        Check(  # only the postal code given: it must belong to the prefecture on record
+            "postal_code",
+            pl.col("postal_clean").is_not_null()
+            & pl.col("prefecture").is_null()
+            & pl.col("stored_prefecture").is_not_null()
+            & frame_prefecture.is_not_null()
+            & (pl.col("stored_prefecture") != frame_prefecture),
+            pl.format(
+                "郵便番号 {} は{}の番号です（登録の都道府県: {}）",
+                pl.col("postal_clean"),
+                frame_prefecture,
+                pl.col("stored_prefecture"),
+            ),
+        ),
         Check(
             "prefecture",
             pl.col("prefecture").is_not_null() & ~pl.col("prefecture").is_in(prefectures(con)),
@@ -137,12 +188,13 @@ def checks(
         ),
         Check(
             "prefecture",
-            pl.col("prefecture").is_in(prefectures(con))
+            touched
+            & pl.col("prefecture").is_in(prefectures(con))
             & frame_prefecture.is_not_null()
             & (pl.col("prefecture") != frame_prefecture),
             pl.format(
                 "郵便番号 {} は{}の番号です: '{}'",
-                pl.col("postal_clean"),
+                pl.col("resulting_postal"),
                 frame_prefecture,
                 pl.col("prefecture"),
             ),

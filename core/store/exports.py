@@ -1,4 +1,5 @@
-"""Exports (FORMATS.md): CSV (UTF-8 with BOM, so Excel opens it), Parquet or Excel by extension."""
+"""Exports (docs/formats.md): CSV (UTF-8 with BOM, so Excel opens it; formulas neutralised),
+Parquet or Excel by extension; personal data masked for analysts."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from core.masking import mask_personal
+from core.masking import mask_history, mask_personal
 from core.store import db
 
 EXCEL_MAX_ROWS = 1_048_575  # one sheet, below the header
@@ -53,7 +54,27 @@ def table_frame(
     if table not in QUERIES:
         raise ValueError(f"cannot export {table}; choose one of {', '.join(QUERIES)}")
     frame = db.frame(con, QUERIES[table])
-    return mask_personal(frame) if masked else frame
+    if not masked or table == "organizations":  # an organisation's name is not a person's
+        return frame
+    return mask_history(frame) if table == "audit_log" else mask_personal(frame)
+
+
+# A cell a spreadsheet would run as a formula (CSV injection, OWASP): =, +, -, @, tab or CR
+# first. In a CSV a person opens, such a cell gets a leading apostrophe, Excel's mark for
+# text; the imports take the apostrophe off again, so an export can be imported unchanged.
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells that would start a formula, prefixed with an apostrophe."""
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(FORMULA_START))
+        .then("'" + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype == pl.String
+    )
 
 
 def excel_ready(frame: pl.DataFrame) -> pl.DataFrame:
@@ -71,7 +92,7 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
         raise ValueError(f"{out}: the extension must be one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        frame.write_csv(out, include_bom=True)
+        neutralised(frame).write_csv(out, include_bom=True)
     elif suffix == ".parquet":
         frame.write_parquet(out)
     else:
@@ -98,7 +119,7 @@ def to_bytes(frame: pl.DataFrame, suffix: str) -> bytes:
 
     buffer = io.BytesIO()
     if suffix == ".csv":
-        frame.write_csv(buffer, include_bom=True)
+        neutralised(frame).write_csv(buffer, include_bom=True)
     else:
         excel_ready(frame).write_excel(buffer, autofit=True)
     return buffer.getvalue()
