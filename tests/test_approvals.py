@@ -10,6 +10,7 @@ import pytest
 
 from core.applications import approvals, forms, records
 from core.errors import ConflictError, ValidationError
+from core.members import organizations
 from core.store import db
 
 NOW = dt.datetime(2026, 11, 24, 10, 0)
@@ -595,3 +596,164 @@ def test_two_approvers_billing_one_member_at_the_same_moment_bill_once(db_path):
         ).fetchall()
     assert annual == [(1,)]
     assert "approved" in results
+
+
+# --- two people on one application at the same moment: the later one is told, nothing half-done
+
+
+def while_another_acts(sample, monkeypatch, first, second):
+    """Run `first` on its own connection until it has read the application inside its
+    transaction, let `second` act and commit on another connection, then let `first` go on.
+    Returns what `first` raised (or None)."""
+    has_read, second_done = threading.Event(), threading.Event()
+    read = approvals._one
+
+    def read_then_wait(con, application_id, version):
+        record = read(con, application_id, version)
+        if threading.current_thread().name == "first":
+            has_read.set()
+            assert second_done.wait(10)
+        return record
+
+    monkeypatch.setattr(approvals, "_one", read_then_wait)
+    outcome: dict[str, BaseException | None] = {}
+
+    def run_first() -> None:
+        cursor = sample.cursor()
+        try:
+            first(cursor)
+            outcome["first"] = None
+        except BaseException as exc:  # reported to the test
+            outcome["first"] = exc
+        finally:
+            cursor.close()
+
+    thread = threading.Thread(target=run_first, name="first")
+    thread.start()
+    assert has_read.wait(10)
+    second(sample.cursor())
+    second_done.set()
+    thread.join()
+    return outcome["first"]
+
+
+def steps_of(con, app):
+    return [r[0] for r in con.execute(
+        "SELECT action FROM application_steps WHERE application_id = ? ORDER BY step_id", [app]
+    ).fetchall()]  # fmt: skip
+
+
+def test_a_send_back_that_meets_an_approval_at_the_same_moment_is_refused(sample, monkeypatch):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    version = state(sample, app)[2]
+    failed = while_another_acts(
+        sample,
+        monkeypatch,
+        lambda c: approvals.send_back(c, app, version, reason="wrong_name", note="",
+                                      role="admin", scope="*", actor="a", now=NOW),
+        lambda c: approvals.approve(c, [(app, version)], role="admin", scope="*", actor="b",
+                                    now=NOW),
+    )  # fmt: skip
+    assert isinstance(failed, ConflictError) and "同時に" in str(failed)
+    assert state(sample, app)[:2] == ("pending", "SAJ-22-R01")  # the approval stands alone
+    assert steps_of(sample, app) == ["submitted", "approved"]
+
+
+def test_a_resubmission_that_meets_a_withdrawal_at_the_same_moment_is_refused(sample, monkeypatch):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    approvals.send_back(sample, app, state(sample, app)[2], reason="wrong_name", note="",
+                        role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
+    version = state(sample, app)[2]
+    failed = while_another_acts(
+        sample,
+        monkeypatch,
+        lambda c: approvals.resubmit(c, app, version, corrections={"note": "直しました"},
+                                     actor="club", now=NOW),
+        lambda c: approvals.withdraw(c, app, version, note="取下げ", actor="member", now=NOW),
+    )  # fmt: skip
+    assert isinstance(failed, ConflictError)
+    assert state(sample, app)[0] == "withdrawn"
+    assert steps_of(sample, app) == ["submitted", "sent_back", "withdrawn"]
+    assert db.one(sample, "SELECT note FROM applications WHERE application_id = ?", [app]) == (
+        None,
+    )
+
+
+def test_a_withdrawal_that_meets_an_approval_at_the_same_moment_is_refused(sample, monkeypatch):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    version = state(sample, app)[2]
+    failed = while_another_acts(
+        sample,
+        monkeypatch,
+        lambda c: approvals.withdraw(c, app, version, note="", actor="member", now=NOW),
+        lambda c: approvals.approve(c, [(app, version)], role="admin", scope="*", actor="b",
+                                    now=NOW),
+    )  # fmt: skip
+    assert isinstance(failed, ConflictError)
+    assert state(sample, app)[:2] == ("pending", "SAJ-22-R01")
+    assert steps_of(sample, app) == ["submitted", "approved"]
+
+
+@pytest.mark.parametrize("action", ["send_back", "resubmit", "withdraw"])
+def test_acting_on_a_version_someone_else_changed_is_refused_in_words(sample, action):
+    app = apply(sample, member_no="A0000001", **SEASON)
+    if action == "resubmit":
+        approvals.send_back(sample, app, state(sample, app)[2], reason="wrong_name", note="",
+                            role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
+    seen = state(sample, app)[2]
+    sample.execute("UPDATE applications SET version = version + 1 WHERE application_id = ?", [app])
+    before = (state(sample, app), steps_of(sample, app))
+    with pytest.raises(ConflictError, match="ほかの担当者が先に処理しました"):
+        if action == "send_back":
+            approvals.send_back(sample, app, seen, reason="wrong_name", note="",
+                                role="admin", scope="*", actor="a", now=NOW)  # fmt: skip
+        elif action == "resubmit":
+            approvals.resubmit(sample, app, seen, corrections={}, actor="a", now=NOW)
+        else:
+            approvals.withdraw(sample, app, seen, note="", actor="a", now=NOW)
+    assert (state(sample, app), steps_of(sample, app)) == before
+
+
+# --- scope: staff enter applications only for what they are responsible for ---------------------
+
+
+@pytest.mark.parametrize(
+    ("scope", "org", "inside"),
+    [
+        ("SAJ-22", "SAJ-22-C001", True),
+        ("SAJ-22", "SAJ-22", True),  # the scope's own organisation
+        ("SAJ-22-R01", "SAJ-22-C001", True),
+        ("SAJ-22-R01", "SAJ-13-C001", False),
+        ("SAJ-13", "SAJ-22", False),  # a parent is not beneath its child
+        ("*", "SAJ-13-C001", True),
+    ],
+)
+def test_an_organisation_is_in_scope_only_beneath_the_users_organisation(
+    sample, scope, org, inside
+):
+    assert organizations.in_scope(sample, scope, org) is inside
+
+
+def test_staff_cannot_enter_a_proxy_application_for_a_club_outside_their_scope(sample):
+    with pytest.raises(ValidationError) as caught:
+        forms.submit(
+            sample,
+            {"member_no": "A0000001", "scheme": "saj", "kind": "season_registration",
+             "season": "2026", "proxy_org_code": "SAJ-13-C001"},
+            actor="hq_shizuoka", entered_by="proxy", scope="SAJ-22", now=NOW,
+        )  # fmt: skip
+    assert caught.value.errors == {"proxy_org_code": "組織 SAJ-13-C001 は担当範囲にありません。"}
+    assert db.one(sample, "SELECT count(*) FROM applications") == (0,)
+
+
+def test_staff_cannot_enter_a_new_member_into_a_club_outside_their_scope(sample):
+    with pytest.raises(ValidationError) as caught:
+        forms.submit(
+            sample,
+            {"scheme": "saj", "kind": "new_registration", "season": "2026",
+             "org_code": "SAJ-13-C001", "family_name": "伊藤", "given_name": "蓮",
+             "family_name_kana": "イトウ", "given_name_kana": "レン", "birth_date": "2001-05-05"},
+            actor="hq_shizuoka", entered_by="admin", scope="SAJ-22", now=NOW,
+        )  # fmt: skip
+    assert set(caught.value.errors) == {"org_code"}
+    assert db.one(sample, "SELECT count(*) FROM applications") == (0,)

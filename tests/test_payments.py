@@ -225,6 +225,58 @@ def test_a_payment_during_the_batch_write_is_refused_as_retryable_then_succeeds(
     assert paid_without_payment(con) == []
 
 
+def test_a_payment_that_meets_a_concurrent_writer_conflicts_and_is_retried(sample, monkeypatch):
+    """The batch holds the line (uncommitted) when the clerk pays it: the payment's first
+    attempt conflicts and rolls back, the batch commits, the retry pays it — once."""
+    line = add_line(sample, "A0000001", "saj", "saj_insurance", 1500, dt.date(2026, 8, 1))
+    due = sample.execute("SELECT due_on FROM billing WHERE billing_id = ?", [line]).fetchone()
+    batch_cursor, clerk = sample.cursor(), sample.cursor()
+    batch_holds, conflicted, batch_committed = (threading.Event() for _ in range(3))
+    conflicts = []
+    rollback = payments._rollback_quietly
+
+    def rollback_and_let_the_batch_finish(con):
+        rollback(con)
+        if not conflicted.is_set():
+            conflicts.append(1)
+            conflicted.set()
+            assert batch_committed.wait(10)  # the retry comes after the other writer is done
+
+    monkeypatch.setattr(payments, "_rollback_quietly", rollback_and_let_the_batch_finish)
+
+    def batch_like():
+        batch_cursor.execute("BEGIN TRANSACTION")
+        # DuckDB tracks updates per column: a writer that touches the same row's updated_at
+        # (as the renewal batch and every payment do) conflicts with the clerk's payment
+        batch_cursor.execute(
+            "UPDATE billing SET due_on = due_on + 1, updated_at = current_timestamp"
+            " WHERE billing_id = ?",
+            [line],
+        )
+        batch_holds.set()
+        assert conflicted.wait(10)  # the clerk's first attempt met the held row
+        batch_cursor.execute("COMMIT")
+        batch_committed.set()
+
+    writer = threading.Thread(target=batch_like)
+    writer.start()
+    assert batch_holds.wait(10)
+    recorded = payments.record_payment(
+        clerk, [line], method="card", paid_on=PAID_ON, reference="R-1", actor="hq"
+    )
+    writer.join()
+    assert conflicts == [1]  # the conflict happened, and was retried
+    assert state(sample, [line]) == [(line, "paid", recorded.payment_id, PAID_ON)]
+    assert sample.execute("SELECT due_on FROM billing WHERE billing_id = ?", [line]).fetchone() == (
+        due[0] + dt.timedelta(days=1),
+    )  # the batch's change stands too
+    assert sample.execute("SELECT count(*) FROM payments").fetchone() == (1,)
+    audited = sample.execute(
+        "SELECT count(*) FROM audit_log WHERE table_name = 'billing' AND action = 'pay'"
+    ).fetchone()
+    assert audited == (1,)  # the failed attempt left no audit row
+
+
 def test_payments_and_batch_like_updates_on_two_threads_lose_nothing(sample):
     """Two cursors at once: each payment either stands whole or wrote nothing."""
     lines = [
@@ -240,7 +292,10 @@ def test_payments_and_batch_like_updates_on_two_threads_lose_nothing(sample):
         for _ in range(12):
             try:  # a renewal-like transaction that rewrites every open line's due date
                 batch_cursor.execute("BEGIN TRANSACTION")
-                batch_cursor.execute("UPDATE billing SET due_on = due_on + 1 WHERE status = 'open'")
+                batch_cursor.execute(
+                    "UPDATE billing SET due_on = due_on + 1, updated_at = current_timestamp"
+                    " WHERE status = 'open'"
+                )
                 batch_cursor.execute(
                     "INSERT INTO billing (member_no, scheme, item, description, amount,"
                     " issued_on, status) VALUES ('A0000004', 'saj', 'saj_insurance', 'x', 1500,"
