@@ -1,7 +1,14 @@
-"""Shared fixtures: databases with the schema, and a small realistic sample."""
+"""Shared fixtures: databases with the schema, and a small realistic sample.
+
+Migrating a database loads Japan Post's ~120,000 postal codes, and loading the sample hashes
+a password per user, so both are done once per session (per xdist worker: each has its own
+temporary folder) into template files; every test gets its own copy of a template, so nothing
+one test writes is seen by another.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,14 +29,10 @@ SAMPLE_USERS = (
     ("approver", "承認 一郎", "approver", "SAJ-22-R01"),
     ("analyst", "分析 次郎", "analyst", "*"),
 )
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory database with every migration applied, closed after."""
-    with db.connect(":memory:") as connection:
-        migrations.migrate(connection)
-        yield connection
+# Whether the test's `con` / `db_path` was copied from the sample template (so `sample` /
+# `sample_path`, which hand out that same database, have nothing left to load).
+CON_HAS_SAMPLE = pytest.StashKey[bool]()
+DB_PATH_HAS_SAMPLE = pytest.StashKey[bool]()
 
 
 def load_sample(connection: duckdb.DuckDBPyConnection) -> None:
@@ -48,27 +51,83 @@ def load_sample(connection: duckdb.DuckDBPyConnection) -> None:
         )
 
 
+def _whole(path: Path) -> Path:
+    """The template, checked to be all in its one file (no write-ahead log left to copy)."""
+    wal = path.with_name(path.name + ".wal")
+    assert not wal.exists(), f"{wal} left behind: copying {path.name} alone would lose writes"
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database file with every migration applied, built once per session; only read after."""
+    path = tmp_path_factory.mktemp("templates") / "migrated.duckdb"
+    with db.connect(path) as connection:
+        migrations.migrate(connection)
+        connection.execute("CHECKPOINT")
+    return _whole(path)
+
+
+@pytest.fixture(scope="session")
+def sample_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The migrated template plus the sample (load_sample), built once per session."""
+    path = tmp_path_factory.mktemp("templates") / "sample.duckdb"
+    shutil.copyfile(migrated_template, path)
+    with db.connect(path) as connection:
+        load_sample(connection)
+        connection.execute("CHECKPOINT")
+    return _whole(path)
+
+
+def _template(
+    request: pytest.FixtureRequest, sample_fixture: str, key: pytest.StashKey[bool]
+) -> Path:
+    """The sample template when the test also uses `sample_fixture`, else the migrated one."""
+    with_sample = sample_fixture in request.node.fixturenames
+    request.node.stash[key] = with_sample
+    return request.getfixturevalue("sample_template" if with_sample else "migrated_template")
+
+
 @pytest.fixture
-def sample(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory database with every migration applied, closed after."""
+    template = _template(request, "sample", CON_HAS_SAMPLE)
+    with db.connect(":memory:") as connection:
+        # Faster than opening a copied file: an in-memory database commits without the disk.
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
+
+
+@pytest.fixture
+def sample(
+    con: duckdb.DuckDBPyConnection, request: pytest.FixtureRequest
+) -> duckdb.DuckDBPyConnection:
     """The in-memory database with tests/data/*.csv imported and one user per role."""
-    load_sample(con)
+    if not request.node.stash[CON_HAS_SAMPLE]:  # asked for late, by getfixturevalue
+        load_sample(con)
     return con
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def db_path(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
     """A file-backed database path with the schema applied (nothing open on it)."""
     path = tmp_path / "test.duckdb"
-    with db.connect(path) as connection:
-        migrations.migrate(connection)
+    shutil.copyfile(_template(request, "sample_path", DB_PATH_HAS_SAMPLE), path)
     return path
 
 
 @pytest.fixture
-def sample_path(db_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def sample_path(
+    db_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """A file-backed sample database, also set as $RENEWAL_DB for the app."""
-    with db.connect(db_path) as connection:
-        load_sample(connection)
+    if not request.node.stash[DB_PATH_HAS_SAMPLE]:  # asked for late, by getfixturevalue
+        with db.connect(db_path) as connection:
+            load_sample(connection)
     monkeypatch.setenv(db.DB_ENV, str(db_path))
     return db_path
 

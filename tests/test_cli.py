@@ -144,12 +144,15 @@ def test_backup_refuses_a_folder_with_files(loaded, tmp_path):
 
 
 def test_a_command_that_finds_the_file_busy_waits_then_names_the_holder(db_path):
+    # The holder keeps the file until the command has finished (its stdin closes), however
+    # slowly the command starts: a fixed sleep let a slow start find the file free.
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(db_path)!r}); print('ok', flush=True); time.sleep(4)",
+            f"import duckdb, sys; c = duckdb.connect({str(db_path)!r}); print('ok', flush=True); sys.stdin.read()",
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -174,7 +177,7 @@ def test_a_command_that_finds_the_file_busy_waits_then_names_the_holder(db_path)
             check=False,
         )
     finally:
-        holder.wait()
+        holder.communicate(timeout=30)  # closes its stdin: let go, then exit
     assert done.returncode == 1
     assert f"busy: {db_path} is in use by process {holder.pid}" in done.stderr
     assert "Traceback" not in done.stderr
