@@ -116,7 +116,7 @@ def page_time(path: Path, username: str) -> tuple[float, float]:
     at.text_input[1].input("bench-pass-123")
     at.button[0].click()
     at.run()
-    at.switch_page("pages/queue.py")
+    at.switch_page("views/approval_queue.py")
     first, _ = timed(at.run)
     assert not at.exception, at.exception
     again, _ = timed(at.run)
@@ -151,6 +151,8 @@ def main() -> None:
                 approvals.approve, con, chosen, role="approver", scope="SAJ", actor="bench",
                 now=NOW,
             )  # fmt: skip
+            moved = done.get("advanced", 0) + done.get("approved", 0)
+            assert moved == len(chosen) == APPROVE, (done, len(chosen))
             pending = db.one(con, "SELECT count(*) FROM applications WHERE status = 'pending'")
             flagged = db.one(
                 con,

@@ -8,7 +8,8 @@ for a tenth of them, payments for lines still paid (they land in the reconciliat
 unmatched) and 1,000 references the database has seen before (duplicates, skipped) —
 1,000,000 rows in all. Then
 times `python -m core import payments` on the copy (migrations included) and records the time,
-the importer's peak memory and what it reported.
+the importer's peak memory and what it reported. The copy and the file live in a temporary folder
+under bench/out that is removed when the script ends, also when it fails.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import datetime as dt
 import os
 import resource
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -86,30 +88,55 @@ def make_file(source: Path, out: Path, rows: int, seed: int = 7) -> dict[str, in
     }
 
 
+def verify(target: Path, mix: dict[str, int]) -> dict[str, int]:
+    """What the import wrote: every new reference once, none of the duplicates again; lines
+    paid by them and the rest on the reconciliation list."""
+    with db.connect(target, read_only=True) as con:
+        found = db.one(
+            con,
+            """
+            WITH bench AS (SELECT payment_id FROM payments WHERE starts_with(reference, 'BENCH-'))
+            SELECT (SELECT count(*) FROM bench),
+                   (SELECT count(*) FROM billing WHERE payment_id IN (SELECT * FROM bench)),
+                   (SELECT count(*) FROM reconciliation WHERE payment_id IN (SELECT * FROM bench))
+            """,
+        )
+    assert found is not None
+    written, paid, listed = found
+    expected = mix["rows"] - mix["duplicates"]
+    assert written == expected, f"{written:,} payments written, expected {expected:,}"
+    assert paid > 0 and paid + listed == written, (
+        f"{paid:,} paid + {listed:,} listed != {written:,}"
+    )
+    return {"payments_written": written, "lines_paid": paid, "to_reconcile": listed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", type=Path, default=OUT / "full.duckdb")
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    folder = OUT / "payments"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "payments.duckdb"
-    target.unlink(missing_ok=True)
-    shutil.copyfile(args.db, target)
-    csv = folder / "payments.csv"
-    reopen(target, REOPENED)
-    mix = make_file(target, csv, args.rows)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seconds, peak, output = run_timed(
-        [PYTHON, "-m", "core", "import", "payments", str(csv), "--db", str(target)]
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=OUT, prefix="payments-") as tmp:
+        target = Path(tmp) / "payments.duckdb"
+        shutil.copyfile(args.db, target)
+        csv = Path(tmp) / "payments.csv"
+        reopen(target, REOPENED)
+        mix = make_file(target, csv, args.rows)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, peak, output = run_timed(
+            [PYTHON, "-m", "core", "import", "payments", str(csv), "--db", str(target)]
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        file_mb = csv.stat().st_size / 2**20
+        written = verify(target, mix)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     record(
         "import_payments",
         {
             **mix,
-            "file_mb": round(csv.stat().st_size / 2**20, 1),
+            "file_mb": round(file_mb, 1),
+            **written,
             "seconds": round(seconds, 1),
             "cpu_seconds": round(cpu, 1),  # user + system: less sensitive to a busy machine
             "load_average_1min": round(os.getloadavg()[0], 1),

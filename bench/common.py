@@ -1,9 +1,10 @@
-"""Shared helpers for the benchmarks: run a command, time it, read its peak memory."""
+"""Shared helpers for the benchmarks: run a command, time it, read its peak memory, percentiles."""
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,11 +35,29 @@ def run_timed(args: list[str], env: dict[str, str] | None = None) -> tuple[float
     return elapsed, usage.ru_maxrss / 1024, output
 
 
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50 and p95 of a sample, interpolated between the order statistics (as numpy's default
+    percentile does), and the maximum; one decimal."""
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return {
+        "p50": round(statistics.median(values), 1),
+        "p95": round(cuts[94], 1),
+        "max": round(max(values), 1),
+    }
+
+
+def peak_rss_mib() -> float:
+    """This process's high-water mark of resident memory so far, in MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def record(name: str, values: dict[str, object]) -> None:
     """Print and keep one benchmark's numbers in bench/out/results.json."""
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
     results[name] = values
-    path.write_text(json.dumps(results, indent=2, ensure_ascii=False))
-    print(json.dumps({name: values}, ensure_ascii=False, indent=2))
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+    print(json.dumps({name: values}, ensure_ascii=False, indent=2, default=str))
