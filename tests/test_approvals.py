@@ -384,11 +384,8 @@ def test_second_approver_with_the_same_version_gets_a_clear_message(sample):
     assert state(sample, app)[1] == "SAJ-22-R01"  # moved one level, not two
 
 
-def test_two_approvers_at_the_same_moment_one_wins(db_path):
-    from tests.conftest import load_sample
-
-    with db.connect(db_path) as con:
-        load_sample(con)
+def test_two_approvers_at_the_same_moment_one_wins(sample_path):
+    with db.connect(sample_path) as con:
         app = apply(con, member_no="A0000001", **SEASON)
         version = state(con, app)[2]
         results: list[str] = []
@@ -560,11 +557,8 @@ def test_an_application_whose_level_left_the_tree_is_not_approved_silently(sampl
     assert state(sample, app)[:2] == ("pending", "SAJ-22-R01")
 
 
-def test_two_approvers_billing_one_member_at_the_same_moment_bill_once(db_path):
-    from tests.conftest import load_sample
-
-    with db.connect(db_path) as con:
-        load_sample(con)
+def test_two_approvers_billing_one_member_at_the_same_moment_bill_once(sample_path):
+    with db.connect(sample_path) as con:
         first = apply(con, member_no="A0000002", **SEASON)
         second = apply(con, member_no="A0000002", **SEASON)
         for app in (first, second):

@@ -2,6 +2,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -48,52 +49,69 @@ def test_transaction_rolls_back_everything_on_error(con):
     assert db.table_count(con, "audit_log") == 0
 
 
-def test_a_busy_file_makes_the_second_process_wait_then_name_the_holder(db_path):
+def hold(path) -> subprocess.Popen:
+    """Another process that opens the file and keeps it until its stdin is closed (the test
+    says when, so a slow start of either side never finds the file free by accident)."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             textwrap.dedent(f"""
-            import duckdb, sys, time
-            con = duckdb.connect({str(db_path)!r})
+            import duckdb, sys
+            con = duckdb.connect({str(path)!r})
             print('holding', flush=True)
-            time.sleep(3)
+            sys.stdin.read()
+            con.close()
         """),
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert holder.stdout is not None
+    if holder.stdout.readline().strip() != "holding":
+        holder.communicate(timeout=30)
+        pytest.fail(f"the holder did not open {path} (exit {holder.returncode})")
+    return holder
+
+
+def test_a_busy_file_makes_the_second_process_wait_then_name_the_holder(db_path):
+    holder = hold(db_path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
         started = time.monotonic()
         with pytest.raises(db.DatabaseBusy) as caught, db.connect(db_path, timeout=0.5):
             pass
         assert time.monotonic() - started >= 0.5
         assert f"process {holder.pid}" in str(caught.value)
     finally:
-        holder.wait()
+        holder.communicate(timeout=30)  # closes its stdin: let go, then exit
+    assert holder.returncode == 0
 
 
-def test_a_waiting_process_gets_the_file_once_the_holder_lets_go(db_path):
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(f"""
-            import duckdb, time
-            con = duckdb.connect({str(db_path)!r})
-            print('holding', flush=True)
-            time.sleep(1.0)
-            con.close()
-        """),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+def test_a_waiting_process_gets_the_file_once_the_holder_lets_go(db_path, monkeypatch):
+    holder = hold(db_path)
+    pauses: list[float] = []
+    pause = time.sleep
+
+    def let_go_while_waiting(seconds: float) -> None:
+        """connect() found the file busy and waits: now the holder lets go."""
+        if not pauses:
+            holder.communicate(timeout=30)
+        pauses.append(seconds)
+        pause(seconds)
+
+    # only connect()'s clock: subprocess's own waits keep the real sleep
+    monkeypatch.setattr(
+        db, "time", SimpleNamespace(monotonic=time.monotonic, sleep=let_go_while_waiting)
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-    with db.connect(db_path, timeout=30) as con:
-        assert con.execute("SELECT count(*) FROM members").fetchone() == (0,)
-    holder.wait()
+    try:
+        with db.connect(db_path, timeout=30) as con:
+            assert con.execute("SELECT count(*) FROM members").fetchone() == (0,)
+    finally:
+        if holder.returncode is None:
+            holder.communicate(timeout=30)
+    assert pauses  # it did find the file busy and wait for it
+    assert holder.returncode == 0
 
 
 def _other_process_can_open(path, timeout: float) -> subprocess.CompletedProcess:

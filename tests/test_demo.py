@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -13,7 +15,7 @@ from polars.testing import assert_frame_equal
 
 from core import config, schemes
 from core.demo import DEMO_TABLES, build_demo
-from core.store import migrations
+from core.store import db
 
 MEMBERS = 2000
 TODAY = dt.date(2026, 11, 24)
@@ -28,19 +30,25 @@ KEYS = {
 STAMPS = ("created_at", "updated_at", "recorded_at")
 
 
-def _build(seed: int, members: int = MEMBERS, today: dt.date | None = TODAY) -> tuple:
-    con = duckdb.connect(":memory:")
-    migrations.migrate(con)
-    counts = build_demo(con, members=members, seed=seed, today=today)
-    return con, counts
+@contextmanager
+def in_memory_copy(template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory copy of a template database file (as conftest's `con`, for scopes and
+    loops a function-scoped fixture does not reach), closed after."""
+    with db.connect(":memory:") as connection:
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
 
 
 @pytest.fixture(scope="module")
-def demo() -> Iterator[duckdb.DuckDBPyConnection]:
+def demo(migrated_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory database with the demo for 2,000 members (seed 42), closed after."""
-    con, _ = _build(42)
-    yield con
-    con.close()
+    with in_memory_copy(migrated_template) as con:
+        build_demo(con, members=MEMBERS, seed=42, today=TODAY)
+        yield con
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
@@ -53,24 +61,29 @@ def table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
     return frame.drop([c for c in STAMPS if c in frame.columns])
 
 
-def test_the_same_seed_gives_identical_rows_in_every_table(demo):
-    again, _ = _build(42)
+def test_the_same_seed_gives_identical_rows_in_every_table(demo, con):
+    build_demo(con, members=MEMBERS, seed=42, today=TODAY)
     for name in KEYS:
-        assert_frame_equal(table(demo, name), table(again, name))
-    again.close()
+        assert_frame_equal(table(demo, name), table(con, name))
 
 
-def test_another_seed_gives_other_members_and_qualifications(demo):
-    other, _ = _build(43)
+def test_another_seed_gives_other_members_and_qualifications(demo, con):
+    build_demo(con, members=MEMBERS, seed=43, today=TODAY)
     for name in ("members", "qualifications", "activities", "billing"):
-        assert not table(demo, name).equals(table(other, name)), name
-    other.close()
+        assert not table(demo, name).equals(table(con, name)), name
 
 
 def test_counts_match_the_tables_and_each_table_is_audited_once(demo):
     counts = {name: rows(demo, f"SELECT count(*) FROM {name}")[0][0] for name in DEMO_TABLES}
-    assert counts["members"] == MEMBERS
-    assert min(counts.values()) > 0
+    assert counts == {  # seed 42, 2,000 members, as of TODAY
+        "organizations": 737,
+        "members": MEMBERS,
+        "qualifications": 1670,
+        "activities": 18791,
+        "billing": 4667,
+        "payments": 3469,
+        "applications": 1521,
+    }
     audit = rows(
         demo,
         "SELECT table_name, new_value, count(DISTINCT batch_id) OVER () FROM audit_log"
@@ -134,7 +147,8 @@ def test_erased_members_keep_number_and_club_but_no_personal_data(demo):
         "SELECT org_code, family_name, kana_key, birth_date, email, phone, address"
         " FROM members WHERE status = 'erased'",
     )
-    assert erased and all(r[0] and all(v is None for v in r[1:]) for r in erased)
+    assert len(erased) == 20  # seed 42
+    assert all(r[0] and all(v is None for v in r[1:]) for r in erased)
 
 
 def test_contact_data_looks_japanese(demo):
@@ -171,7 +185,7 @@ def test_org_paths_start_at_their_root_and_every_parent_exists(demo):
     regions = rows(
         demo, "SELECT count(*) FROM organizations WHERE kind = 'region' AND root_code = 'SAJ'"
     )
-    assert regions[0][0] > 5
+    assert regions == [(16,)]  # seed 42
 
 
 def test_every_member_belongs_to_the_tree_of_their_scheme(demo):
@@ -229,7 +243,7 @@ def test_some_jptec_instructors_expired_yesterday_and_await_the_batch(demo):
         " AND qualification = 'instructor' AND status = 'active' AND valid_until = ?",
         [yesterday],
     )
-    assert waiting[0][0] > 0
+    assert waiting == [(3,)]  # seed 42
 
 
 def test_jptec_instructors_ending_soon_taught_exactly_one_or_two_courses(demo):
@@ -242,8 +256,8 @@ def test_jptec_instructors_ending_soon_taught_exactly_one_or_two_courses(demo):
         " AND q.valid_until < ? + INTERVAL 3 MONTH GROUP BY 1) GROUP BY 1",
         [TODAY],
     )
-    counts = dict(taught)
-    assert counts.get(1, 0) > 0 and counts.get(2, 0) > 0 and counts.get(0, 0) > 0
+    # seed 42: both sides of the two-course boundary (0 or 1 short, 2 exactly) and above
+    assert dict(taught) == {0: 4, 1: 4, 2: 5, 3: 6, 4: 4, 5: 4}
 
 
 def test_extended_instructors_taught_enough_in_the_period_before(demo):
@@ -290,19 +304,19 @@ def test_teacher_courses_hit_the_score_and_lateness_boundaries(demo):
     repeats = rows(
         demo, f"SELECT member_no, course_name {course} GROUP BY 1, 2 HAVING count(*) > 1"
     )
-    assert repeats
+    assert len(repeats) == 8  # seed 42: the same title taken twice, to be counted once
 
 
 def test_teacher_licences_valid_at_the_scheme_end_lost_their_expiry(demo):
     end = config.current().value("teacher.scheme_ends")
-    nulls, lapsed_late = rows(
+    nulls, lapsed_late, licences = rows(
         demo,
         "SELECT count(*) FILTER (WHERE valid_until IS NULL),"
-        " count(*) FILTER (WHERE status = 'lapsed' AND valid_until >= ?)"
+        " count(*) FILTER (WHERE status = 'lapsed' AND valid_until >= ?), count(*)"
         " FROM qualifications WHERE scheme = 'teacher'",
         [end],
     )[0]
-    assert nulls > 0 and lapsed_late == 0
+    assert (nulls, lapsed_late, licences) == (149, 0, 200)  # seed 42
 
 
 def test_activities_average_about_ten_per_member(demo):
@@ -342,21 +356,15 @@ def test_billing_amounts_and_descriptions_follow_the_configuration(demo):
     general = cfg.value("saj.fee.general.saj", on=TODAY) + cfg.value(
         "saj.fee.general.prefecture", on=TODAY
     )
-    assert (
-        rows(
-            demo,
-            "SELECT count(*) FROM billing WHERE description = ?",
-            [f"2026年度 一般会員会費 {general:,}円"],
-        )[0][0]
-        > 0
+    described = rows(
+        demo,
+        "SELECT description, count(*) FROM billing WHERE description IN (?, ?) GROUP BY 1",
+        [f"2026年度 一般会員会費 {general:,}円", "2026年度 県連会費有資格者差額 2,000円"],
     )
-    assert (
-        rows(
-            demo,
-            "SELECT count(*) FROM billing WHERE description = '2026年度 県連会費有資格者差額 2,000円'",
-        )[0][0]
-        > 0
-    )
+    assert dict(described) == {  # seed 42
+        f"2026年度 一般会員会費 {general:,}円": 664,
+        "2026年度 県連会費有資格者差額 2,000円": 134,
+    }
 
 
 def test_jptec_handling_fee_only_on_non_card_payments_after_it_started(demo):
@@ -409,11 +417,10 @@ def test_sequences_continue_after_the_demo_ids(demo):
         assert rows(demo, f"SELECT nextval('{seq}')")[0][0] == top + 1
 
 
-def test_default_today_is_the_real_today():
-    con, counts = _build(5, members=100, today=None)
+def test_default_today_is_the_real_today(con):
+    counts = build_demo(con, members=100, seed=5, today=None)
     latest = rows(con, "SELECT max(date) FROM activities")[0][0]
     assert counts["members"] == 100 and latest <= dt.date.today()
-    con.close()
 
 
 def test_the_intake_in_flight_has_every_level_and_a_history_in_time_order(demo):

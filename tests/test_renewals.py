@@ -666,39 +666,157 @@ def test_licences_valid_when_the_scheme_ended_lose_their_expiry(
 
 # --- one source of truth ---------------------------------------------------------------------
 
+from collections import Counter  # noqa: E402
+
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from core.demo import build_demo  # noqa: E402
+from core.members.records import ERASED_FIELDS  # noqa: E402
 from core.renewals import explain as explanation  # noqa: E402
-from core.store import db, migrations  # noqa: E402
+from core.store import db  # noqa: E402
+
+from .test_demo import in_memory_copy  # noqa: E402
+
+DEMO_TODAY = D(2026, 11, 24)
+# the status each decision leaves a qualification in (convert and none keep theirs)
+STATUS_AFTER = {
+    "extend": "renewed",
+    "open_fee": "renewal_open",
+    "lapse": "lapsed",
+    "invalidate": "invalidated",
+    "erase": "erased",
+}
+
+
+def _text(value):
+    """A value as the audit log keeps it."""
+    return None if value is None else str(value)
+
+
+def _day(value):
+    return None if value is None else D.fromisoformat(value)
+
+
+def _snapshot(con):
+    """Qualifications by (member, scheme, qualification), members by number, billing by id."""
+    held = {
+        (m, s, q): (qid, status, since, until)
+        for qid, m, s, q, status, since, until in con.execute(
+            "SELECT qualification_id, member_no, scheme, qualification, status, valid_from,"
+            " valid_until FROM qualifications"
+        ).fetchall()
+    }
+    people = {
+        row[0]: row[1:]
+        for row in con.execute(
+            f"SELECT member_no, status, {', '.join(ERASED_FIELDS)} FROM members"
+        ).fetchall()
+    }
+    lines = {
+        row[0]: row[1:]
+        for row in con.execute(
+            "SELECT billing_id, member_no, scheme, item, amount, issued_on, status,"
+            " qualification_id FROM billing"
+        ).fetchall()
+    }
+    return held, people, lines
 
 
 @settings(
     max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seed=st.integers(0, 10_000), days=st.integers(-400, 400))
-def test_explain_and_the_batch_agree_for_every_member_and_a_second_run_changes_nothing(seed, days):
-    as_of = D(2026, 11, 24) + dt.timedelta(days=days)
-    with db.connect(":memory:") as con:
-        migrations.migrate(con)
-        build_demo(con, members=60, seed=seed, today=D(2026, 11, 24))
+def test_what_explain_predicts_is_what_the_batch_stores_and_audits_and_a_second_run_changes_nothing(
+    migrated_template, seed, days
+):
+    as_of = DEMO_TODAY + dt.timedelta(days=days)
+    with in_memory_copy(migrated_template) as con:
+        build_demo(con, members=60, seed=seed, today=DEMO_TODAY)
         decided = batch.decisions(batch.requirements(con, as_of))
-        expected = {
-            (r["member_no"], r["scheme"], r["qualification"]): r["decision"]
+        rows = {
+            (r["member_no"], r["scheme"], r["qualification"]): r
             for r in decided.iter_rows(named=True)
         }
-        explained = {}
-        for member_no in sorted(set(decided["member_no"])):
-            for q in explanation.explain(con, member_no, as_of)["qualifications"]:
-                if q["requirements"]:  # held qualifications the rules do not read have none
-                    explained[(member_no, q["scheme"], q["qualification"])] = q["decision"]
-        assert explained == expected
+        # before the run: what explain says will happen to the qualifications of every member
+        # the rules read (the others' must not change)
+        predicted = {
+            (member_no, q["scheme"], q["qualification"]): q
+            for member_no in sorted(set(decided["member_no"]))
+            for q in explanation.explain(con, member_no, as_of)["qualifications"]
+        }
+        assert {k: q["decision"] for k, q in predicted.items() if q["requirements"]} == {
+            k: r["decision"] for k, r in rows.items()
+        }
+        held, people, lines = _snapshot(con)
+
         first = batch.run(con, as_of)
+
+        held_after, people_after, lines_after = _snapshot(con)
+        audited = Counter(
+            con.execute(
+                "SELECT actor, action, table_name, row_key, member_no, field, old_value,"
+                " new_value FROM audit_log WHERE batch_id = ?",
+                [first.batch_id],
+            ).fetchall()
+        )
+        assert con.execute("SELECT run_id, batch_id FROM renewal_runs").fetchall() == [
+            (first.run_id, first.batch_id)
+        ]
+
+        expected_held, expected_people = dict(held), dict(people)
+        expected_audit: Counter = Counter()
+        expected_lines: Counter = Counter()
+        for key, q in predicted.items():
+            member_no, scheme, qualification = key
+            decision = q["decision"]
+            if qualification == batch.MEMBERSHIP:
+                if decision == "erase":  # the person's data cleared, number and club kept
+                    status = people[member_no][0]
+                    expected_people[member_no] = ("erased",) + (None,) * len(ERASED_FIELDS)
+                    expected_audit[("cli:renew", "erase", "members", member_no, member_no,
+                                    "status", status, "erased")] += 1  # fmt: skip
+                continue
+            qid, status, since, until = held[key]
+            assert (q["status"], _day(q["valid_from"]), _day(q["valid_until"])) == (
+                status, since, until,
+            )  # fmt: skip
+            if decision == "extend":
+                after = ("renewed", _day(q["effective_on"]), _day(q["new_valid_until"]))
+                assert after[2] is not None and after[2] > (until or after[1])
+            elif decision == "convert":
+                after = (status, since, None)
+            else:
+                after = (STATUS_AFTER.get(decision, status), since, until)
+            expected_held[key] = (qid, *after)
+            for field, old, new in zip(("status", "valid_from", "valid_until"),
+                                       (status, since, until), after, strict=True):  # fmt: skip
+                if old != new:
+                    expected_audit[("cli:renew", "renew", "qualifications", str(qid), member_no,
+                                    field, _text(old), _text(new))] += 1  # fmt: skip
+            fee = rows.get(key)
+            if decision != "none" and fee is not None and fee["fee_item"] is not None:
+                expected_lines[(member_no, scheme, fee["fee_item"], fee["fee_amount"], as_of,
+                                "open", qid)] += 1  # fmt: skip
+
+        assert held_after == expected_held
+        assert people_after == expected_people
+        assert {k: v for k, v in lines_after.items() if k in lines} == lines  # old lines kept
+        opened = {k: v for k, v in lines_after.items() if k not in lines}
+        assert Counter(opened.values()) == expected_lines
+        for billing_id, (member_no, _, item, amount, *_) in opened.items():
+            expected_audit[("cli:renew", "insert", "billing", str(billing_id), member_no, "item",
+                            None, f"{item} {amount}")] += 1  # fmt: skip
+        assert audited == expected_audit
         changed = sum(c["n"] for c in first.counts if c["outcome"] != "unchanged")
-        assert changed == sum(1 for d in expected.values() if d != "none")
+        assert changed == sum(1 for r in rows.values() if r["decision"] != "none")
+
         second = batch.run(con, as_of)
         assert [c for c in second.counts if c["outcome"] != "unchanged" and c["n"]] == []
+        assert _snapshot(con) == (held_after, people_after, lines_after)
+        assert db.one(
+            con, "SELECT count(*) FROM audit_log WHERE batch_id = ?", [second.batch_id]
+        ) == (0,)
 
 
 # --- teacher deadlines from the birth or grant date, exemption and postponement -----------------

@@ -38,6 +38,8 @@ from core.imports.base import (
 )
 from core.store import audit
 
+CLI_ACTOR = "cli:import"  # who imports from the command line
+
 SPECS: dict[str, TableSpec] = {
     "organizations": organizations.SPEC,
     "members": members.SPEC,
@@ -51,7 +53,7 @@ SPECS: dict[str, TableSpec] = {
 
 
 def import_file(
-    con: duckdb.DuckDBPyConnection, table: str, path: Path, *, actor: str = "cli:import"
+    con: duckdb.DuckDBPyConnection, table: str, path: Path, *, actor: str = CLI_ACTOR
 ) -> ImportResult:
     """Import one CSV into `table`: all rows, or none with InputFileError."""
     spec = _spec(table)
@@ -79,7 +81,7 @@ def import_frame(
 
     def after_insert(c: duckdb.DuckDBPyConnection) -> None:
         if after is not None:
-            after(c, frame, file)
+            after(c, frame, file, actor)
         if spec.settle is not None:
             notes.extend(spec.settle(c, batch_id, actor))
 

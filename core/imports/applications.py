@@ -5,6 +5,8 @@ application's chain. A reference seen before is reported and skipped, never ente
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import polars as pl
 
@@ -84,12 +86,15 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _after(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file: str) -> None:
+def _after(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file: str, actor: str) -> None:
+    """Route the new applications; their first step names who entered them (a person at the
+    form, or the file a command imported)."""
     ids = db.frame(
         con,
         "SELECT application_id FROM applications JOIN staged_rows USING (application_ref)",
     )
-    routing.start(con, ids, actor=f"import:{file}", now=text.jst_now())
+    who = f"import:{Path(file).name}" if actor.startswith("cli:") else actor
+    routing.start(con, ids, actor=who, now=text.jst_now())
 
 
 SPEC = TableSpec(

@@ -153,10 +153,12 @@ def _record_lines(content: str, file: str) -> list[int]:
 def _long_cells(frame: pl.DataFrame, file: str) -> None:
     """A cell longer than MAX_CELL_CHARS is refused by line and column (a file's cell is a name,
     an address or a note, not a document)."""
+    text = [c for c in frame.columns if c != LINE and frame.schema[c] == pl.String]
+    widest = frame.select(pl.col(text).str.len_bytes().max()).row(0) if text else ()
+    if all((n or 0) <= MAX_CELL_CHARS for n in widest):  # a character has a byte at least
+        return
     found = []
-    for column in frame.columns:
-        if column == LINE or frame.schema[column] != pl.String:
-            continue
+    for column in text:
         long = frame.filter(pl.col(column).str.len_chars() > MAX_CELL_CHARS)
         for line, value in long.select(LINE, column).head(MAX_PROBLEMS).iter_rows():
             found.append(
@@ -289,7 +291,8 @@ class TableSpec:
         [duckdb.DuckDBPyConnection, pl.DataFrame, Config], tuple[pl.DataFrame, list[Check]]
     ]
     finish: Callable[[pl.DataFrame], pl.DataFrame] = lambda frame: frame
-    after: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, str], None] | None = None
+    # in the write's transaction: (con, the checked rows, file, actor)
+    after: Callable[[duckdb.DuckDBPyConnection, pl.DataFrame, str, str], None] | None = None
     # in the write's transaction, with `staged_rows` registered: (con, batch_id, actor) ->
     # lines that report what it did (payments: matching against open billing lines)
     settle: Callable[[duckdb.DuckDBPyConnection, str, str], list[str]] | None = None

@@ -80,7 +80,7 @@ def _org_finish(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(root_code=pl.lit(""), path=pl.lit(""))
 
 
-def _org_after(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file: str) -> None:
+def _org_after(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, file: str, actor: str) -> None:
     # A prefecture body's prefecture, when the file leaves it out, is the one its name starts with.
     con.execute(
         """
