@@ -2,53 +2,49 @@
 
 import streamlit as st
 
-from ui.auth import logout_button, require_login
-from ui.data import prepare_database
+from core.access import users
+from ui.auth import USER, gate, logout_button, signed_in, write_pending_cookie
+from ui.data import connection, prepare_database
+from ui.navigation import DEFAULT, PAGES
 
 st.set_page_config(page_title="資格・会員更新管理", page_icon=":material/badge:", layout="wide")
 prepare_database()
 
-user = require_login()
-st.session_state["current_user"] = user
+# Before log-in only the form is drawn: the pages live in views/ (not pages/, which Streamlit
+# would list by file name before st.navigation is called), and the address typed or bookmarked
+# stays in the browser, so the page it names opens once the user has logged in.
+user = signed_in()
+if user is None or user.must_change_password:
+    gate(user)
+assert user is not None
+st.session_state[USER] = user
 
-home = st.Page("pages/home.py", title="ホーム", icon=":material/home:", default=True)
-lookup = st.Page("pages/member_lookup.py", title="会員検索", icon=":material/person_search:")
-batch = st.Page("pages/renewal_batch.py", title="更新処理", icon=":material/autorenew:")
-what_if = st.Page("pages/whatif.py", title="ルール変更シミュレーション", icon=":material/science:")
-fee_dashboard = st.Page(
-    "pages/fee_dashboard.py", title="会費ダッシュボード", icon=":material/payments:"
-)
-approval_queue = st.Page("pages/approval_queue.py", title="承認待ち", icon=":material/approval:")
-applications = st.Page(
-    "pages/applications.py", title="申請入力・差戻し対応", icon=":material/edit_document:"
-)
-approval_sla = st.Page("pages/approval_sla.py", title="承認SLA", icon=":material/timer:")
-club_payment = st.Page(
-    "pages/club_payment.py", title="まとめて支払い", icon=":material/point_of_sale:"
-)
-reconcile = st.Page("pages/reconciliation.py", title="入金消込", icon=":material/account_balance:")
-admin_users = st.Page(
-    "pages/admin_users.py", title="ユーザー管理", icon=":material/manage_accounts:"
-)
-admin_config = st.Page("pages/admin_config.py", title="制度設定", icon=":material/tune:")
-admin_audit = st.Page("pages/admin_audit.py", title="監査ログ", icon=":material/history:")
+# Every page is known to the navigation; those the role may not open are hidden, and opened by
+# their address they say so in Japanese (views check ui.navigation too).
+sections: dict[str, list[st.Page]] = {}
+hidden = []
+for spec in PAGES:
+    allowed = spec.allows(user.role, user.scope)
+    entry = st.Page(f"views/{spec.name}.py", title=spec.title, icon=f":material/{spec.icon}:",
+                    default=spec.name == DEFAULT, visibility="visible" if allowed else "hidden")  # fmt: skip
+    if allowed:
+        sections.setdefault(spec.section, []).append(entry)
+    else:
+        hidden.append(entry)
+chosen = st.navigation({**sections, "": hidden} if hidden else sections, expanded=True)
 
-sections = {"業務": [home, lookup]}
-if user.role in ("hq_staff", "approver", "admin"):
-    sections["業務"] += [approval_queue, applications]
-if user.role in ("hq_staff", "approver", "analyst", "admin"):
-    sections["業務"].append(approval_sla)
-if user.role in ("hq_staff", "admin") and user.scope == "*":
-    sections["業務"].append(batch)
-if user.role in ("hq_staff", "admin"):
-    sections["業務"] += [club_payment, reconcile]
-if user.role in ("hq_staff", "analyst", "admin"):
-    sections["業務"] += [fee_dashboard, what_if]
-if user.role == "admin":
-    sections["管理"] = [admin_users, admin_config, admin_audit]
-
-navigation = st.navigation(sections)
 with st.sidebar:
     st.markdown(f"**{user.display_name}**  \n{user.role_label}・{user.scope_name}")
     logout_button()
-navigation.run()
+    write_pending_cookie()
+if user.role == "admin":
+    with connection() as con:
+        demo = users.with_demo_password(con)
+    if demo:
+        st.warning(
+            f"デモ用のパスワード（公開されています）のままのユーザーがいます: {'、'.join(demo)}。"
+            "本番で使う前に、パスワードを再設定するか無効にしてください。"
+        )
+        st.page_link("views/admin_users.py", label="ユーザー管理を開く",
+                     icon=":material/manage_accounts:")  # fmt: skip
+chosen.run()

@@ -241,7 +241,15 @@ AUDIT_ACTIONS = {
     "pay": "入金",
     "refund": "返金",
     "resolve": "消込",
+    "change_password": "パスワード変更",
+    "login": "ログイン",
+    "login_failed": "ログイン失敗",
+    "locked": "ロック",
+    "unlocked": "ロック解除",
+    "logout": "ログアウト",
 }
+# the actions of ログイン履歴 (the audit log page's filter)
+LOGIN_ACTIONS = ("login", "login_failed", "locked", "unlocked", "logout")
 AUDIT_TABLES = {
     "members": "会員",
     "qualifications": "資格",
@@ -267,4 +275,5 @@ AUDIT_FIELDS = {
     "amount": "金額",
     "handling_fee": "事務手数料",
     "kind": "種類",
+    "session": "ログイン",
 }

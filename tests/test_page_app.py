@@ -3,7 +3,7 @@
 import datetime as dt
 from pathlib import Path
 
-import pytest
+import bcrypt
 from streamlit.testing.v1 import AppTest
 
 from core import config
@@ -31,11 +31,19 @@ def page_titles(at: AppTest) -> list[str]:
     return [t.value for t in at.title]
 
 
+def refused(at: AppTest) -> None:
+    """A page the user's role may not open, opened by its address: said in Japanese, nothing
+    of the page drawn."""
+    assert not at.exception
+    assert [e.value for e in at.error] == ["このページを開く権限がありません。"]
+    assert page_titles(at) == []
+
+
 def test_the_login_form_is_shown_first(sample_path):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert not at.exception
     assert [t.label for t in at.text_input] == ["ユーザーID", "パスワード"]
-    assert page_titles(at) == []
+    assert page_titles(at) == ["資格・会員更新管理"]  # the log-in screen, nothing of a page
 
 
 def test_a_wrong_password_is_refused(sample_path):
@@ -55,7 +63,7 @@ def test_hq_staff_lands_on_home_with_their_figures(sample_path):
 def open_page(at: AppTest, page: str, **query: str) -> AppTest:
     for key, value in query.items():
         at.query_params[key] = value
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     return at.run()
 
 
@@ -75,8 +83,7 @@ def test_admin_pages_are_only_for_admins(sample_path):
     admin = open_page(logged_in("admin"), "admin_users")
     assert not admin.exception
     assert page_titles(admin) == ["ユーザー管理"]
-    with pytest.raises(ValueError, match="Known pages"):
-        open_page(logged_in("hq"), "admin_users")
+    refused(open_page(logged_in("hq"), "admin_users"))
 
 
 def test_member_lookup_finds_by_hiragana_kana(sample_path):
@@ -118,13 +125,20 @@ def test_hq_corrects_an_address_and_the_audit_shows_it(sample_path):
     assert "千代田区千代田1-1" in list(history["new_value"])
     with db.connect(sample_path) as con:
         rows = con.execute(
-            "SELECT actor, field, new_value FROM audit_log WHERE member_no = 'A0000001' AND action = 'update' ORDER BY field"
+            "SELECT actor, field, old_value, new_value, reason FROM audit_log"
+            " WHERE member_no = 'A0000001' AND action = 'update' ORDER BY field"
         ).fetchall()
+        stored = db.one(
+            con,
+            "SELECT postal_code, prefecture, address, phone FROM members"
+            " WHERE member_no = 'A0000001'",
+        )
     assert rows == [
-        ("hq", "address", "千代田区千代田1-1"),
-        ("hq", "postal_code", "100-0001"),
-        ("hq", "prefecture", "東京都"),
+        ("hq", "address", "静岡市葵区追手町9-6", "千代田区千代田1-1", "本人から転居の届出"),
+        ("hq", "postal_code", "420-0853", "100-0001", "本人から転居の届出"),
+        ("hq", "prefecture", "静岡県", "東京都", "本人から転居の届出"),
     ]
+    assert stored == ("100-0001", "東京都", "千代田区千代田1-1", "090-1234-5678")
 
 
 def test_a_bad_postal_code_is_explained_on_the_form(sample_path):
@@ -136,6 +150,14 @@ def test_a_bad_postal_code_is_explained_on_the_form(sample_path):
     messages = [e.value for e in at.error]
     assert any("東京都の番号です" in m for m in messages)
     assert any("千代田区" in i.value for i in at.info)
+    with db.connect(sample_path) as con:  # refused: nothing changed, nothing audited
+        assert db.one(
+            con, "SELECT postal_code, prefecture FROM members WHERE member_no = 'A0000001'"
+        ) == ("420-0853", "静岡県")
+        assert db.one(
+            con,
+            "SELECT count(*) FROM audit_log WHERE member_no = 'A0000001' AND action <> 'import'",
+        ) == (0,)
 
 
 def test_admin_reads_the_configuration_in_force_on_a_date(sample_path):
@@ -157,17 +179,64 @@ def test_admin_creates_a_user(sample_path):
     form_inputs = at.text_input
     form_inputs[0].input("clerk2")
     form_inputs[1].input("事務 四郎")
+    form_inputs[2].input("clerk2@example.jp")
     form_inputs[3].input("secret-pass-1")
+    next(s for s in at.selectbox if s.label == "役割").select("approver")  # the new-user form's
+    next(s for s in at.selectbox if s.label.startswith("担当組織（")).select("SAJ-22-R01")
     next(b for b in at.button if b.label == "追加する").click()
     at.run()
     assert not at.exception
-    assert any("clerk2" in s.value for s in at.success)
+    assert [s.value for s in at.success] == ["ユーザー clerk2 を追加しました。"]
+    with db.connect(sample_path) as con:
+        user = db.one(
+            con,
+            "SELECT display_name, email, role, org_code, disabled, password_hash FROM users"
+            " WHERE username = 'clerk2'",
+        )
+        audit_rows = con.execute(
+            "SELECT actor, action, field, old_value, new_value, reason FROM audit_log"
+            " WHERE table_name = 'users' AND row_key = 'clerk2' ORDER BY audit_id"
+        ).fetchall()
+    assert user is not None
+    *stored, password_hash = user
+    assert stored == ["事務 四郎", "clerk2@example.jp", "approver", "SAJ-22-R01", False]
+    # only a bcrypt hash of the password is kept, and it matches the password given
+    assert password_hash != "secret-pass-1"
+    assert bcrypt.checkpw(b"secret-pass-1", password_hash.encode())
+    assert audit_rows == [
+        ("admin", "insert", "role", None, "approver", "ユーザー作成"),
+        ("admin", "insert", "org_code", None, "SAJ-22-R01", "ユーザー作成"),
+        ("admin", "insert", "display_name", None, "事務 四郎", "ユーザー作成"),
+    ]
 
 
 def test_admin_audit_page_lists_changes(sample_path):
     at = open_page(logged_in("admin"), "admin_audit")
     assert not at.exception
-    assert at.dataframe[0].value.shape[0] > 0
+    listed = at.dataframe[0].value
+    with db.connect(sample_path) as con:
+        stored = con.execute(
+            "SELECT actor, row_key, old_value, new_value FROM audit_log"
+            " ORDER BY changed_at DESC, audit_id DESC"
+        ).fetchall()
+    # every row of the log, newest first (the sample's 38 and whatever logging in wrote)
+    assert len(stored) >= 38
+    shown = listed[["actor", "row_key", "old_value", "new_value"]].astype(object)
+    assert shown.where(shown.notna(), None).values.tolist() == [list(r) for r in stored]
+    assert f"新しい順に {len(stored)} 件" in [m.value for m in at.markdown]
+    at.selectbox[0].select("members")
+    at.run()
+    members = at.dataframe[0].value
+    # only the members table: the six members of the sample, imported in file order
+    assert list(members["row_key"]) == [
+        "J0000002",
+        "J0000001",
+        "A0000004",
+        "A0000003",
+        "A0000002",
+        "A0000001",
+    ]
+    assert set(members["actor"]) == {"test"}
 
 
 def test_the_member_page_explains_each_renewal_decision(sample_path):
@@ -195,14 +264,46 @@ def test_hq_previews_then_runs_the_renewal_batch_and_sees_its_audit(sample_path)
     assert not at.exception
     assert any("実行番号 1" in s.value for s in at.success)
     audit_rows = at.dataframe[-1].value
-    assert "有効期限" in list(audit_rows["field"])
+    assert list(audit_rows["field"]) == ["状態", "有効開始日", "有効期限", "請求項目"]
     with db.connect(sample_path) as con:
-        assert con.execute("SELECT actor FROM renewal_runs").fetchall() == [("hq",)]
+        [(actor, as_of, batch_id)] = con.execute(
+            "SELECT actor, as_of, batch_id FROM renewal_runs"
+        ).fetchall()
+        qualifications = con.execute(
+            "SELECT qualification_id, status, valid_from, valid_until FROM qualifications"
+            " ORDER BY qualification_id"
+        ).fetchall()
+        bills = con.execute(
+            "SELECT member_no, item, amount, issued_on, status, qualification_id FROM billing"
+        ).fetchall()
+        audited = con.execute(
+            "SELECT actor, table_name, row_key, field, old_value, new_value FROM audit_log"
+            " WHERE batch_id = ? ORDER BY audit_id",
+            [batch_id],
+        ).fetchall()
+    assert (actor, as_of) == ("hq", dt.date(2026, 12, 1))
+    # J0000001 taught twice in 2024-12-01〜2026-11-30: two more years from the day after the
+    # end, and the renewal fee opened; the SAJ qualifications run to 2027 and J0000002's
+    # provider qualification had already lapsed
+    assert qualifications == [
+        (1, "active", dt.date(2026, 8, 1), dt.date(2027, 7, 31)),
+        (2, "active", dt.date(2026, 8, 1), dt.date(2027, 7, 31)),
+        (3, "renewed", dt.date(2026, 12, 1), dt.date(2028, 11, 30)),
+        (4, "lapsed", dt.date(2023, 5, 10), dt.date(2026, 5, 9)),
+    ]
+    assert bills == [
+        ("J0000001", "jptec_instructor_renewal", 2000, dt.date(2026, 12, 1), "open", 3)
+    ]
+    assert audited == [
+        ("hq", "qualifications", "3", "status", "active", "renewed"),
+        ("hq", "qualifications", "3", "valid_from", "2024-12-01", "2026-12-01"),
+        ("hq", "qualifications", "3", "valid_until", "2026-11-30", "2028-11-30"),
+        ("hq", "billing", "1", "item", None, "jptec_instructor_renewal 2000"),
+    ]
 
 
 def test_the_batch_page_is_not_offered_to_scoped_staff(sample_path):
-    with pytest.raises(ValueError, match="Known pages"):
-        open_page(logged_in("hq_shizuoka"), "renewal_batch")
+    refused(open_page(logged_in("hq_shizuoka"), "renewal_batch"))
 
 
 def test_the_whatif_page_compares_a_changed_threshold(sample_path):

@@ -8,7 +8,7 @@ from core import imports
 from core.store import db
 
 from .test_billing import add_line
-from .test_page_app import logged_in, open_page
+from .test_page_app import logged_in, open_page, refused
 
 
 def select_rows(at, key, rows):
@@ -58,14 +58,35 @@ def test_staff_select_a_clubs_lines_see_fees_and_record_one_payment(club_bills):
     at.run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
-    assert any("2件・4,500円、手数料 220円" in s.value for s in at.success)
+    today = dt.date.today()  # the form's default 入金日
     with db.connect(path) as con:
+        [(payment_id, *payment)] = con.execute(
+            "SELECT payment_id, amount, handling_fee, method, paid_on, reference, payer_org_code,"
+            " recorded_by FROM payments"
+        ).fetchall()
+        assert payment == [4500, 220, "convenience_store", today, "CVS-2026-0001", "SAJ-22",
+                           "hq_shizuoka"]  # fmt: skip
         assert con.execute(
-            "SELECT billing_id, status FROM billing ORDER BY billing_id"
-        ).fetchall() == [(ids[0], "paid"), (ids[1], "open"), (ids[2], "paid"), (ids[3], "open")]
-        assert con.execute(
-            "SELECT amount, handling_fee, method, payer_org_code, recorded_by FROM payments"
-        ).fetchall() == [(4500, 220, "convenience_store", "SAJ-22", "hq_shizuoka")]
+            "SELECT billing_id, status, payment_id, paid_on FROM billing ORDER BY billing_id"
+        ).fetchall() == [
+            (ids[0], "paid", payment_id, today),
+            (ids[1], "open", None, None),
+            (ids[2], "paid", payment_id, today),
+            (ids[3], "open", None, None),
+        ]
+        audited = con.execute(
+            "SELECT actor, action, table_name, row_key, old_value, new_value FROM audit_log"
+            " WHERE action IN ('insert', 'pay') AND table_name IN ('payments', 'billing')"
+            " ORDER BY audit_id"
+        ).fetchall()
+    assert audited == [
+        ("hq_shizuoka", "insert", "payments", str(payment_id), None, "4500"),
+        ("hq_shizuoka", "pay", "billing", str(ids[0]), "open", "paid"),
+        ("hq_shizuoka", "pay", "billing", str(ids[2]), "open", "paid"),
+    ]
+    assert [s.value for s in at.success] == [
+        f"入金を記録しました（入金番号 {payment_id}・2件・4,500円、手数料 220円）。"
+    ]
 
 
 def test_a_total_over_the_convenience_store_limit_is_refused_on_the_page(sample_path):
@@ -93,10 +114,8 @@ def test_a_total_over_the_convenience_store_limit_is_refused_on_the_page(sample_
 
 
 def test_the_payment_pages_are_not_offered_to_analysts(sample_path):
-    with pytest.raises(ValueError, match="Known pages"):
-        open_page(logged_in("analyst"), "club_payment")
-    with pytest.raises(ValueError, match="Known pages"):
-        open_page(logged_in("analyst"), "reconciliation")
+    refused(open_page(logged_in("analyst"), "club_payment"))
+    refused(open_page(logged_in("analyst"), "reconciliation"))
 
 
 def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, tmp_path):
@@ -123,7 +142,10 @@ def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, 
     button(at, "明細に充当する").click()
     at.run()
     assert not at.exception
-    assert any("明細に充当する" in s.value for s in at.success)
+    item = listed.iloc[row]["item_id"]
+    assert [s.value for s in at.success] == [
+        f"消込番号 {item} を「明細に充当する」で処理しました。"
+    ]
     assert list(at.dataframe[0].value["reference"]) == ["NOBODY-1"]
     # a write-off without a note is refused in words
     at = select_rows(at, "recon_pick", [0])
@@ -133,11 +155,27 @@ def test_staff_apply_an_under_payment_from_the_reconciliation_page(sample_path, 
     at.run()
     assert [e.value for e in at.error] == ["理由（メモ）を入力してください"]
     with db.connect(sample_path) as con:
-        assert con.execute("SELECT status FROM billing").fetchall() == [("paid",)]
+        # the line is paid by the under-payment, on the day it was paid
+        [(status, paid_on, reference)] = con.execute(
+            "SELECT b.status, b.paid_on, p.reference FROM billing b JOIN payments p USING (payment_id)"
+        ).fetchall()
+        assert (status, paid_on, reference) == ("paid", dt.date(2026, 11, 20), "UNDER-1")
+        why = f"消込 #{item}: 入金 3,000円を明細（3,500円）に充当。差額500円は次年度に請求"
         assert con.execute(
-            "SELECT p.reference, r.status, r.resolved_by FROM reconciliation r"
+            "SELECT p.reference, r.status, r.resolved_by, r.billing_id, r.note FROM reconciliation r"
             " JOIN payments p USING (payment_id) ORDER BY p.reference"
-        ).fetchall() == [("NOBODY-1", "open", None), ("UNDER-1", "applied", "hq")]
+        ).fetchall() == [
+            ("NOBODY-1", "open", None, None, None),
+            ("UNDER-1", "applied", "hq", line, why),
+        ]
+        audited = con.execute(
+            "SELECT actor, action, table_name, row_key, old_value, new_value FROM audit_log"
+            " WHERE actor = 'hq' AND table_name <> 'users' ORDER BY audit_id"
+        ).fetchall()
+    assert audited == [
+        ("hq", "pay", "billing", str(line), "open", "paid"),
+        ("hq", "resolve", "reconciliation", str(item), "open", "applied"),
+    ]  # the refused write-off wrote nothing
 
 
 def test_staff_refund_a_double_payment_and_saj_refuses_refunds(sample_path):
@@ -157,10 +195,25 @@ def test_staff_refund_a_double_payment_and_saj_refuses_refunds(sample_path):
     next(b for b in at.button if b.label == "返金を記録").click()
     at.run()
     assert not at.exception
-    assert any("返金を記録しました" in s.value for s in at.success)
+    assert [s.value for s in at.success] == [
+        "返金を記録しました（2026年度 更新会費 2,000円（2,000円・入金日 2026/11/02）・二重払い）。"
+    ]
     saj = open_page(logged_in("hq"), "member_lookup", member="A0000001")
     assert any("入金後の返金はできません" in i.value for i in saj.info)
     with db.connect(sample_path) as con:
-        assert db.one(con, "SELECT status FROM billing WHERE member_no = 'J0000001'") == (
-            "refunded",
-        )
+        assert con.execute(
+            "SELECT member_no, status FROM billing ORDER BY member_no"
+        ).fetchall() == [("A0000001", "paid"), ("J0000001", "refunded")]
+        [(billing_id, *refund)] = con.execute(
+            "SELECT billing_id, payment_id, member_no, scheme, amount, reason, note, refunded_on,"
+            " recorded_by FROM refunds"
+        ).fetchall()
+        assert refund == [900, "J0000001", "jptec", 2000, "double_payment", None,
+                          dt.date.today(), "hq"]  # fmt: skip
+        audited = con.execute(
+            "SELECT actor, action, table_name, row_key, old_value, new_value, reason"
+            " FROM audit_log WHERE actor = 'hq' AND table_name <> 'users'"
+        ).fetchall()
+    assert audited == [
+        ("hq", "refund", "billing", str(billing_id), "paid", "refunded", "返金 2,000円: 二重払い")
+    ]

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # production code: what runs for users (the demo generator is a tool, not the product)
 PRODUCTION = [
     p
-    for folder in ("core", "ui", "pages")
+    for folder in ("core", "ui", "views")
     for p in (ROOT / folder).rglob("*.py")
     if "demo" not in p.relative_to(ROOT).parts
 ] + [ROOT / "app.py"]

@@ -30,11 +30,11 @@ def test_a_fee_change_changes_income_not_outcomes(sample):
 
 
 def test_the_comparison_is_scoped_to_the_users_organisation(sample):
-    result = whatif.compare(
-        sample, dt.date(2026, 12, 1), {"jptec.instructor.min_courses_taught": 3}, scope="SAJ"
-    )
-    assert result.moved == 0
-    assert set(result.transitions["scheme"]) == {"saj"}  # only the SAJ tree's members are in scope
+    change = {"jptec.instructor.min_courses_taught": 3}
+    outside = whatif.compare(sample, dt.date(2026, 12, 1), change, scope="SAJ")
+    assert outside.moved == 0 and outside.transitions.is_empty()  # no JPTEC member under SAJ
+    inside = whatif.compare(sample, dt.date(2026, 12, 1), change, scope="JPTEC")
+    assert inside.moved == 1 and set(inside.transitions["scheme"]) == {"jptec"}
 
 
 def test_a_bad_override_names_the_key():

@@ -5,7 +5,7 @@ import streamlit as st
 from ui.auth import current_user, password_form
 from ui.widgets import flash, show_flash
 
-user = current_user()
+user = current_user("account")
 st.title("パスワード変更")
 show_flash()
 st.caption(

@@ -10,7 +10,7 @@ from core.config.settings import CONFIG_FILES
 from ui.auth import current_user
 from ui.data import settings
 
-if current_user().role != "admin":
+if current_user("admin_config").role != "admin":
     st.error("このページは管理者のみ利用できます。")
     st.stop()
 

@@ -1,11 +1,13 @@
-"""ユーザー管理 (admin): create, disable, reset password, change role and scope — all audited."""
+"""ユーザー管理 (admin): create, disable, unlock, reset password, change role and scope — all
+audited."""
 
 import secrets
 
+import polars as pl
 import streamlit as st
 
 from core import vocabulary
-from core.access import users
+from core.access import login, users
 from core.errors import ValidationError
 from core.members import organizations
 from core.store import audit
@@ -23,9 +25,11 @@ FIELD_LABELS = {
     "password": "パスワード",
     "reason": "変更理由",
     "disabled": "無効化",
+    "current": "現在のパスワード",
+    "again": "確認",
 }
 
-admin = current_user()
+admin = current_user("admin_users")
 if admin.role != "admin":
     st.error("このページは管理者のみ利用できます。")
     st.stop()
@@ -53,9 +57,26 @@ scopes = scope_choices()
 with connection() as con:
     listing = users.listing(con)
 st.subheader(f"ユーザー一覧（{listing.height}人）")
-table(
-    listing.with_columns(listing["role"].replace_strict(vocabulary.ROLES, default=listing["role"]))
+shown = listing.select(
+    pl.col("username").alias("ユーザーID"),
+    pl.col("display_name").alias("氏名"),
+    pl.col("role").replace_strict(vocabulary.ROLES, default=pl.col("role")).alias("役割"),
+    pl.col("organization").alias("担当組織"),
+    pl.when(pl.col("disabled"))
+    .then(pl.lit("無効"))
+    .when(pl.col("locked_until").is_not_null())
+    .then(pl.lit("ロック中"))
+    .otherwise(pl.lit("有効"))
+    .alias("状態"),
+    pl.when(pl.col("demo_password"))
+    .then(pl.lit("デモ用のまま"))
+    .when(pl.col("must_change_password"))
+    .then(pl.lit("次のログインで変更"))
+    .otherwise(pl.lit(""))
+    .alias("パスワード"),
+    pl.col("last_login_at").alias("最終ログイン"),
 )
+table(shown)
 
 left, right = st.columns(2)
 with left:
@@ -68,7 +89,11 @@ with left:
         scope = st.selectbox(
             "担当組織（この組織の配下のみ表示）", list(scopes), format_func=scopes.get
         )
-        password = st.text_input("初期パスワード（8文字以上）", type="password", value="")
+        password = st.text_input(
+            "初期パスワード（12文字以上・推測されにくいもの。本人は初回ログイン時に変更します）",
+            type="password",
+            value="",
+        )
         create = st.form_submit_button("追加する", type="primary")
     if create:
         try:
@@ -135,7 +160,7 @@ with right:
             new_password = st.text_input("新しいパスワード（空欄なら自動生成）", type="password")
             reset = st.form_submit_button("再設定する")
         if reset:
-            chosen = new_password or secrets.token_urlsafe(9)
+            chosen = new_password or secrets.token_urlsafe(12)
             try:
                 with connection() as con:
                     users.reset_password(
@@ -149,13 +174,21 @@ with right:
                 show_errors(exc)
             else:
                 st.success(
-                    "再設定しました。"
+                    "再設定しました。本人は次のログインで自分のパスワードに変更します。"
                     + (
                         ""
                         if new_password
-                        else f"新しいパスワード: `{chosen}`（本人に安全な方法で伝えてください）"
+                        else f"仮のパスワード: `{chosen}`（本人に安全な方法で伝えてください）"
                     )
                 )
+        if row["locked_until"] is not None:
+            st.warning(
+                f"ログインの失敗が続いたため、{row['locked_until']:%H:%M}までロックされています。"
+            )
+            if st.button("ロックを解除する", key="user_unlock"):
+                with connection() as con:
+                    login.unlock(con, target, actor=admin.username)
+                flash(f"ユーザー {target} のロックを解除しました。")
 
 st.subheader("ユーザーに関する変更履歴")
 with connection() as con:

@@ -24,7 +24,7 @@ LOOKUP = "apply_lookup_ref"
 NONE = ""
 FIELD_LABELS = vocabulary.APPLICATION_FIELDS
 
-user: CurrentUser = current_user()
+user: CurrentUser = current_user("applications")
 cfg = settings()
 st.title("申請入力・差戻し対応")
 show_flash()

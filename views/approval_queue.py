@@ -31,7 +31,7 @@ NOTE = "queue_send_back_note"
 ANY = "（すべて）"
 T = TypeVar("T")
 
-user: CurrentUser = current_user()
+user: CurrentUser = current_user("approval_queue")
 cfg = settings()
 may_approve = user.role in routing.APPROVER_ROLES
 st.title("承認待ち")
@@ -206,7 +206,7 @@ with left:
     )  # fmt: skip
     if chosen["member_no"]:
         st.page_link(
-            "pages/member_lookup.py",
+            "views/member_lookup.py",
             label="会員ページを開く",
             icon=":material/person:",
             query_params={"member": chosen["member_no"]},

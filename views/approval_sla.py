@@ -18,7 +18,7 @@ SCHEME = "sla_scheme"
 ANY = "（すべて）"
 ORDER = {"level": list(vocabulary.LEVELS.values())}  # the chain's order in legends
 
-user: CurrentUser = current_user()
+user: CurrentUser = current_user("approval_sla")
 cfg = settings()
 st.title("承認SLA")
 st.caption(

@@ -22,7 +22,7 @@ PAID_ON = "pay_paid_on"
 REFERENCE = "pay_reference"
 LIMIT = 5000  # rows a page shows at once
 
-user = current_user()
+user = current_user("club_payment")
 cfg = settings()
 st.title("まとめて支払い")
 show_flash()

@@ -17,7 +17,7 @@ SCHEMES = "fees_schemes"
 DIMENSION = "fees_dimension"
 DIMENSION_LABELS = vocabulary.FEE_DIMENSIONS
 
-user = current_user()
+user = current_user("fee_dashboard")
 cfg = settings()
 methods = {code: r["label"] for code, r in cfg.value("common.payment_methods").items()}
 methods.update(vocabulary.PAYMENT_METHOD_REPORT_LABELS)

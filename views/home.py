@@ -24,7 +24,7 @@ def figures(scope: str, today: dt.date) -> tuple[dict[str, int], pl.DataFrame, p
         )
 
 
-user = current_user()
+user = current_user("home")
 today = dt.date.today()
 st.title("ホーム")
 st.caption(f"{text.jp_date(today, with_wareki=True)}　担当範囲: {user.scope_name}")

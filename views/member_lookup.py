@@ -35,7 +35,7 @@ CORRECTION = "correction_form"
 PAGE_SIZE = 25
 ANY = "（指定なし）"
 
-user: CurrentUser = current_user()
+user: CurrentUser = current_user("member_lookup")
 cfg = settings()
 st.title("会員検索")
 show_flash()

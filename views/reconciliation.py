@@ -23,7 +23,7 @@ ACTIONS = {
     "write_off": "処理済みにする（償却・メモ必須）",
 }
 
-user = current_user()
+user = current_user("reconciliation")
 cfg = settings()
 st.title("入金消込")
 show_flash()

@@ -22,7 +22,7 @@ CONFIRM = "batch_confirm"
 PREVIEW = "batch_preview"
 RUN_PICK = "batch_run_pick"
 
-user = current_user()
+user = current_user("renewal_batch")
 cfg = settings()
 st.title("更新処理")
 show_flash()

@@ -18,7 +18,7 @@ AS_OF = "whatif_as_of"
 EDITOR = "whatif_editor"
 RESULT = "whatif_result"
 
-user = current_user()
+user = current_user("whatif")
 cfg = settings()
 st.title("ルール変更シミュレーション")
 st.caption(

@@ -1,24 +1,31 @@
-"""Staff users: roles, organisation scope, bcrypt password hashes, every change audited."""
+"""Staff users: roles, organisation scope, passwords they own, every change audited.
+
+A user is created by an admin (the ユーザー管理 page) or by `python -m core users add` — the
+first administrator of a new installation. Passwords meet the policy of
+core.access.passwords and are stored only as bcrypt hashes. After an admin resets a password
+(the admin then knows it), the user must choose a new one at the next log-in; a user changes
+their own with the current one. A reset or a disabling ends the user's open sessions.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import bcrypt
 import duckdb
 import polars as pl
 
 from core import vocabulary
+from core.access import login, passwords
 from core.errors import ValidationError
 from core.members.organizations import ALL_SCOPE
 from core.store import audit, db
 
-MIN_PASSWORD_LENGTH = 8
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,31}$")
 
-# Demo log-ins, created with the demo data (README lists them). Never used outside demo.
-DEMO_PASSWORD = "demo-pass-2026"
+# Demo log-ins, created with the demo data (README lists them) with the published demo
+# password, outside the policy: while one keeps it, admins are warned. Never used otherwise.
+DEMO_PASSWORD = passwords.DEMO_PASSWORD
 DEMO_USERS = (
     ("admin", "管理 太郎", "admin", ALL_SCOPE),
     ("hq", "本部 花子", "hq_staff", ALL_SCOPE),
@@ -29,35 +36,31 @@ DEMO_USERS = (
 )
 
 
-def hash_password(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=10)).decode()
-
-
-def check_password(password: str, hashed: str) -> bool:
-    return bcrypt.checkpw(password.encode(), hashed.encode())
-
-
 def _validate(
     con: duckdb.DuckDBPyConnection,
     *,
     role: str,
     org_code: str,
-    password: str | None,
     display_name: str | None = None,
 ) -> None:
     errors = {}
     if role not in vocabulary.ROLES:
-        errors["role"] = f"役割 {role} はありません。"
+        errors["role"] = f"役割 {role} はありません（{', '.join(vocabulary.ROLES)}）。"
     if org_code != ALL_SCOPE:
-        row = con.execute("SELECT 1 FROM organizations WHERE org_code = ?", [org_code]).fetchone()
+        row = db.one(con, "SELECT 1 FROM organizations WHERE org_code = ?", [org_code])
         if row is None:
             errors["org_code"] = f"組織コード {org_code} はありません。"
-    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。"
     if display_name is not None and not display_name.strip():
         errors["display_name"] = "氏名を入力してください。"
     if errors:
         raise ValidationError(errors)
+
+
+def check_new_password(password: str, *, username: str, display_name: str = "") -> None:
+    """ValidationError (field `password`) when a new password breaks the policy."""
+    found = passwords.problems(password, username=username, display_name=display_name)
+    if found:
+        raise ValidationError({"password": " ".join(found)})
 
 
 def create(
@@ -70,20 +73,25 @@ def create(
     password: str,
     email: str | None,
     actor: str,
+    demo: bool = False,
 ) -> None:
-    """A new user; the password is stored only as a bcrypt hash."""
+    """A new user; the password is stored only as a bcrypt hash. `demo`: the demo log-ins,
+    whose published password is outside the policy (and marked, for the admins' warning)."""
     if not _USERNAME.match(username):
         raise ValidationError(
-            {"username": "ユーザーIDは英小文字・数字・._- の3〜32文字で入力してください。"}
+            {"username": "ユーザーIDは英小文字・数字・._- の2〜32文字で入力してください。"}
         )
-    _validate(con, role=role, org_code=org_code, password=password, display_name=display_name)
-    if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone():
+    _validate(con, role=role, org_code=org_code, display_name=display_name)
+    if db.one(con, "SELECT 1 FROM users WHERE username = ?", [username]):
         raise ValidationError({"username": f"ユーザーID {username} は既に使われています。"})
+    if not demo:
+        check_new_password(password, username=username, display_name=display_name)
     con.execute(
-        "INSERT INTO users (username, display_name, email, role, org_code, password_hash)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [username, display_name.strip(), email or None, role, org_code, hash_password(password)],
-    )
+        "INSERT INTO users (username, display_name, email, role, org_code, password_hash,"
+        " password_changed_at, demo_password) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [username, display_name.strip(), email or None, role, org_code,
+         passwords.hash_password(password), login.now_utc(), demo],
+    )  # fmt: skip
     audit.record_changes(
         con,
         actor=actor,
@@ -100,11 +108,8 @@ def create(
 
 
 def get(con: duckdb.DuckDBPyConnection, username: str) -> dict[str, Any] | None:
-    cursor = con.execute("SELECT * FROM users WHERE username = ?", [username])
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+    found = db.frame(con, "SELECT * FROM users WHERE username = ?", [username]).to_dicts()
+    return found[0] if found else None
 
 
 def update(
@@ -118,7 +123,8 @@ def update(
     disabled: bool | None = None,
     display_name: str | None = None,
 ) -> dict[str, tuple[Any, Any]]:
-    """Change role, scope, name or the disabled flag; returns what changed."""
+    """Change role, scope, name or the disabled flag; returns what changed. Disabling ends the
+    user's open sessions."""
     current = get(con, username)
     if current is None:
         raise ValidationError({"username": f"ユーザー {username} はありません。"})
@@ -135,7 +141,6 @@ def update(
         con,
         role=role or current["role"],
         org_code=org_code or current["org_code"],
-        password=None,
         display_name=display_name,
     )
     if username == actor and changes.get("disabled", (None, False))[1]:
@@ -155,20 +160,31 @@ def update(
             changes=changes,
             reason=reason.strip(),
         )
+        if changes.get("disabled", (None, False))[1]:
+            login.end_all(con, username, why="disabled")
     return changes
+
+
+def _set_password(
+    con: duckdb.DuckDBPyConnection, username: str, password: str, *, must_change: bool
+) -> None:
+    con.execute(
+        "UPDATE users SET password_hash = ?, must_change_password = ?, password_changed_at = ?,"
+        " demo_password = false, updated_at = current_timestamp WHERE username = ?",
+        [passwords.hash_password(password), must_change, login.now_utc(), username],
+    )
 
 
 def reset_password(
     con: duckdb.DuckDBPyConnection, *, username: str, password: str, actor: str, reason: str
 ) -> None:
-    """Set a new password (the audit row records that it changed, never the value)."""
-    if get(con, username) is None:
+    """An admin sets a new password (the audit row says it changed, never the value); the user
+    must choose their own at the next log-in, and their open sessions end."""
+    user = get(con, username)
+    if user is None:
         raise ValidationError({"username": f"ユーザー {username} はありません。"})
-    _validate(con, role="admin", org_code=ALL_SCOPE, password=password)
-    con.execute(
-        "UPDATE users SET password_hash = ?, updated_at = current_timestamp WHERE username = ?",
-        [hash_password(password), username],
-    )
+    check_new_password(password, username=username, display_name=user["display_name"])
+    _set_password(con, username, password, must_change=True)
     audit.record_changes(
         con,
         actor=actor,
@@ -178,42 +194,63 @@ def reset_password(
         changes={"password_hash": ("＊＊＊", "＊＊＊")},
         reason=reason.strip() or "パスワード再設定",
     )
+    login.end_all(con, username, why="password")
+
+
+def change_own_password(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    username: str,
+    current: str,
+    new: str,
+    again: str,
+    session_id: str | None = None,
+) -> None:
+    """A user changes their own password: the current one once, the new one twice. Their other
+    sessions end; this one stays."""
+    user = get(con, username)
+    if user is None or not passwords.check_password(current, user["password_hash"]):
+        raise ValidationError({"current": "現在のパスワードが違います。"})
+    if new != again:
+        raise ValidationError({"again": "新しいパスワードが2回とも同じではありません。"})
+    if new == current:
+        raise ValidationError({"password": "現在と違うパスワードにしてください。"})
+    check_new_password(new, username=username, display_name=user["display_name"])
+    _set_password(con, username, new, must_change=False)
+    audit.record_changes(
+        con,
+        actor=username,
+        action="change_password",
+        table="users",
+        row_key=username,
+        changes={"password_hash": ("＊＊＊", "＊＊＊")},
+        reason="本人がパスワードを変更",
+    )
+    login.end_all(con, username, why="password", keep=session_id)
 
 
 def listing(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every user with scope, state and lock (never a hash)."""
     return db.frame(
         con,
         """
         SELECT u.username, u.display_name, u.role, u.org_code,
                coalesce(o.name, CASE WHEN u.org_code = '*' THEN '全組織' END) AS organization,
-               u.email, u.disabled, u.last_login_at, u.updated_at
+               u.email, u.disabled, t.locked_until, u.must_change_password, u.demo_password,
+               u.last_login_at, u.updated_at
         FROM users u LEFT JOIN organizations o USING (org_code)
+        LEFT JOIN login_throttle t ON t.username = u.username AND t.locked_until > ?
         ORDER BY u.role, u.username
         """,
+        [login.now_utc()],
     )
 
 
-def credentials(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """The enabled users in the shape streamlit-authenticator reads."""
-    rows = con.execute(
-        "SELECT username, display_name, email, role, password_hash FROM users WHERE NOT disabled"
-    ).fetchall()
-    return {
-        "usernames": {
-            username: {
-                "first_name": name,
-                "last_name": "",
-                "email": email or f"{username}@example.invalid",
-                "password": password_hash,
-                "roles": [role],
-            }
-            for username, name, email, role, password_hash in rows
-        }
-    }
-
-
-def touch_login(con: duckdb.DuckDBPyConnection, username: str) -> None:
-    con.execute("UPDATE users SET last_login_at = current_timestamp WHERE username = ?", [username])
+def with_demo_password(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The users that still have the published demo password."""
+    return [r[0] for r in con.execute(
+        "SELECT username FROM users WHERE demo_password AND NOT disabled ORDER BY username"
+    ).fetchall()]  # fmt: skip
 
 
 def ensure_demo_users(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -222,9 +259,8 @@ def ensure_demo_users(con: duckdb.DuckDBPyConnection) -> list[str]:
     for username, name, role, org in DEMO_USERS:
         if get(con, username) is not None:
             continue
-        if (
-            org != ALL_SCOPE
-            and not con.execute("SELECT 1 FROM organizations WHERE org_code = ?", [org]).fetchone()
+        if org != ALL_SCOPE and not db.one(
+            con, "SELECT 1 FROM organizations WHERE org_code = ?", [org]
         ):
             continue
         create(
@@ -236,6 +272,7 @@ def ensure_demo_users(con: duckdb.DuckDBPyConnection) -> list[str]:
             password=DEMO_PASSWORD,
             email=f"{username}@example.jp",
             actor="cli:demo",
+            demo=True,
         )
         created.append(username)
     return created

@@ -145,6 +145,10 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
         if not isinstance(raw, str) or not raw.strip():
             raise fail("a non-empty text")
         return raw
+    if kind == "text":  # may be empty ("" = none)
+        if not isinstance(raw, str):
+            raise fail("a text (may be empty)")
+        return raw
     if kind == "bool":
         if not isinstance(raw, bool):
             raise fail("true or false")

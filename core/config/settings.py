@@ -4,7 +4,7 @@ The values live in data/schemes/<scheme>.toml; core.config checks them against t
 declarations. Defaults come from SPEC.md and the guides; docs/configuration.md lists
 every key (a test keeps the two in step).
 
-Types: int, decimal, str, bool, date, month_day ("MM-DD"), time ("HH:MM"), list
+Types: int, decimal, str (non-empty), text (may be empty), bool, date, month_day ("MM-DD"), time ("HH:MM"), list
 (a list of strings), labels (a table code -> Japanese label), reasons (labels that may
 be empty: none allowed), bands (a list of {up_to, fee} in yen, ascending; may be empty),
 records (a table code -> table of the fields named in `fields`), registration_no (an
@@ -75,6 +75,13 @@ SETTINGS: tuple[Setting, ...] = (
                 "tax_classes",
                 "請求項目ごとの消費税区分（taxable 課税 / non_taxable 非課税 / out_of_scope 不課税）。"
                 "記載のない項目は不課税",
+            ),
+            S(f"{code}.issuer.address", "str", "請求書・領収書に載せる発行者の住所"),
+            S(f"{code}.issuer.phone", "str", "請求書・領収書に載せる発行者の電話番号"),
+            S(
+                f"{code}.transfer_account",
+                "text",
+                "請求書に載せる振込先（銀行・支店・種別・番号・名義）。空欄なら振込を受けない",
             ),
             S(
                 f"{code}.fee_due_months",
@@ -252,6 +259,33 @@ SETTINGS: tuple[Setting, ...] = (
         },
     ),
     S("common.tax_rate_percent", "int", "消費税率（課税の請求明細）", "%"),
+    S(
+        "common.access.max_failures",
+        "int",
+        "この回数ログインに失敗したユーザーIDを一時的にロックする（期間内の失敗回数）",
+        "回",
+    ),
+    S(
+        "common.access.failure_window_minutes",
+        "int",
+        "失敗回数を数える期間（最初の失敗から）",
+        "分",
+    ),
+    S("common.access.lock_minutes", "int", "ロックの長さ（正しいパスワードでも開かない）", "分"),
+    S(
+        "common.access.idle_minutes",
+        "int",
+        "操作がないままこの時間が過ぎると、次の操作でログイン画面に戻る",
+        "分",
+    ),
+    S("common.access.session_hours", "int", "ログインが続く最長の時間（操作していても）", "時間"),
+    S("common.access.min_password_length", "int", "パスワードの最低文字数", "文字"),
+    S(
+        "common.access.min_password_score",
+        "int",
+        "パスワードの強さ（zxcvbn の評価 0〜4）の最低点",
+        "点",
+    ),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

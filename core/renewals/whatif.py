@@ -68,6 +68,8 @@ def compare(
     """Decisions as of `as_of` under today's configuration and under `overrides`."""
     current = config.current()
     proposed = current.with_overrides(overrides)
+    # only the schemes whose settings change can move: the others need not be computed twice
+    codes = tuple(c for c in codes if any(key.startswith(f"{c}.") for key in overrides)) or codes
     runs = {}
     for name, cfg in (("today", current), ("proposed", proposed)):
         rows = batch.requirements(con, as_of, schemes=codes, cfg=cfg)

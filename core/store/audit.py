@@ -79,16 +79,20 @@ def member_history(
 
 
 def recent(
-    con: duckdb.DuckDBPyConnection, table: str | None = None, limit: int = 200
+    con: duckdb.DuckDBPyConnection,
+    table: str | None = None,
+    limit: int = 200,
+    *,
+    actions: tuple[str, ...] | None = None,
 ) -> pl.DataFrame:
-    """The latest audit rows, optionally for one table."""
-    where = "WHERE table_name = ?" if table else ""
-    params: list[Any] = [table] if table else []
+    """The latest audit rows, optionally for one table and of some actions only."""
     return db.frame(
         con,
         "SELECT changed_at, actor, action, table_name, row_key, field, old_value, new_value, reason"
-        f" FROM audit_log {where} ORDER BY changed_at DESC, audit_id DESC LIMIT ?",
-        [*params, limit],
+        " FROM audit_log WHERE ($table::VARCHAR IS NULL OR table_name = $table)"
+        " AND ($actions::VARCHAR[] IS NULL OR list_contains($actions, action))"
+        " ORDER BY changed_at DESC, audit_id DESC LIMIT $limit",
+        {"table": table, "actions": list(actions) if actions else None, "limit": limit},
     )
 
 
