@@ -201,6 +201,14 @@ def _issues(
         )
         for s in lines["scheme"].unique().to_list()
     }
+    contact = {
+        s: (
+            str(cfg.value(f"{s}.issuer.address", day)),
+            str(cfg.value(f"{s}.issuer.phone", day)),
+            str(cfg.value(f"{s}.transfer_account", day)),
+        )
+        for s in issuer
+    }
     when_label = "支払期限" if kind == "invoice" else "入金日"
     when_column = "due_on" if kind == "invoice" else "paid_on"
     for (member_no,), own in lines.partition_by("member_no", as_dict=True).items():
@@ -239,6 +247,12 @@ def _issues(
             issuers=tuple(
                 f"{issuer[s][0]}　登録番号 {issuer[s][1]}" if issuer[s][1] else issuer[s][0]
                 for s in schemes
+            ),
+            issuer_details=tuple(f"{contact[s][0]}　TEL {contact[s][1]}" for s in schemes),
+            transfer_lines=tuple(
+                f"{contact[s][2]}" + (f"（{issuer[s][0]}）" if len(schemes) > 1 else "")
+                for s in schemes
+                if kind == "invoice" and contact[s][2]
             ),
         )
         yield _Issue(member_no, name, number, own.height, total, draft)

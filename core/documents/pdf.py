@@ -17,7 +17,9 @@ from core.documents import font
 
 _F = font.FAMILY
 _PLAIN = FontFace(emphasis="")  # IPAexGothic has no bold face
-_LINE_WIDTHS = (27, 72, 22, 17, 27, 25)
+# date columns wide enough for 「2026年11月24日」 on one line at 9 pt; the description wraps
+_LINE_WIDTHS = (31, 62, 23, 17, 31, 26)
+TRANSFER_HEADING = "お振込先（振込手数料はご負担ください）"  # drawn by this module itself
 _LINE_ALIGN = ("LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT", "LEFT")
 
 
@@ -36,6 +38,10 @@ class Draft:
     # qualified invoices only: a heading row, then one row per issuer, tax class and rate
     summary: tuple[tuple[str, str, str], ...]
     issuers: tuple[str, ...]  # name, and 登録番号 when registered
+    # each issuer's address and telephone, under its name
+    issuer_details: tuple[str, ...] = ()
+    # invoices: where to pay by bank transfer (お振込先), one line per account
+    transfer_lines: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +70,7 @@ def render(drafts: Sequence[Draft], cover: Cover | None = None) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
     pages: list[Draft | Cover] = [*([cover] if cover else []), *drafts]
-    font.register(pdf, "".join(s for page in pages for s in _strings(page)))
+    font.register(pdf, TRANSFER_HEADING + "".join(s for page in pages for s in _strings(page)))
     if cover:
         _cover(pdf, cover)
     for draft in drafts:
@@ -103,10 +109,20 @@ def _document(pdf: FPDF, d: Draft) -> None:
         ) as grid:
             for row in d.summary:
                 grid.row(list(row))
+    if d.transfer_lines:
+        pdf.ln(4)
+        pdf.set_font(_F, size=10)
+        pdf.cell(0, 6, TRANSFER_HEADING, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_F, size=9)
+        for line in d.transfer_lines:
+            pdf.multi_cell(0, 5, line, border="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font(_F, size=10)
     for issuer in d.issuers:
         pdf.cell(0, 6, issuer, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_F, size=9)
+    for detail in d.issuer_details:
+        pdf.cell(0, 5, detail, align="R", new_x="LMARGIN", new_y="NEXT")
 
 
 def _cover(pdf: FPDF, c: Cover) -> None:
