@@ -3,7 +3,15 @@
 import streamlit as st
 
 from core.access import users
-from ui.auth import USER, gate, logout_button, signed_in, write_pending_cookie
+from ui.auth import (
+    LAST_PAGE,
+    USER,
+    gate,
+    logout_button,
+    return_to,
+    signed_in,
+    write_pending_cookie,
+)
 from ui.data import connection, prepare_database
 from ui.navigation import DEFAULT, PAGES
 
@@ -23,15 +31,19 @@ st.session_state[USER] = user
 # their address they say so in Japanese (views check ui.navigation too).
 sections: dict[str, list[st.Page]] = {}
 hidden = []
+by_address: dict[str, st.Page] = {}
 for spec in PAGES:
     allowed = spec.allows(user.role, user.scope)
     entry = st.Page(f"views/{spec.name}.py", title=spec.title, icon=f":material/{spec.icon}:",
                     default=spec.name == DEFAULT, visibility="visible" if allowed else "hidden")  # fmt: skip
     if allowed:
         sections.setdefault(spec.section, []).append(entry)
+        by_address[spec.name] = entry
     else:
         hidden.append(entry)
 chosen = st.navigation({**sections, "": hidden} if hidden else sections, expanded=True)
+return_to(by_address)  # after a log-in: the page typed, or the one an idle log-out left
+st.session_state[LAST_PAGE] = chosen.url_path
 
 with st.sidebar:
     st.markdown(f"**{user.display_name}**  \n{user.role_label}・{user.scope_name}")

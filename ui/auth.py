@@ -127,6 +127,8 @@ def _current_user(session: login.Session) -> CurrentUser:
 
 
 PENDING_COOKIE = "auth_pending_cookie"  # the cookie to write on the next run ("" removes it)
+RETURN_TO = "auth_return_to"  # the page to open once logged in (a typed address, an idle page)
+LAST_PAGE = "auth_last_page"  # the page the user was on, for a return after an idle log-out
 
 
 def signed_in() -> CurrentUser | None:
@@ -190,7 +192,24 @@ def _login_form() -> None:
     st.session_state[SESSION] = attempt.session_id
     st.session_state[PENDING_COOKIE] = attempt.session_id
     st.session_state.pop(NOTICE, None)
-    st.rerun()  # the page asked for (the address is kept) opens on the next run
+    # where to go: the page the user was on before an idle log-out, else the address typed
+    st.session_state[RETURN_TO] = st.session_state.get(LAST_PAGE) or _address_page()
+    st.rerun()
+
+
+def _address_page() -> str:
+    """The page the browser's address names (`/member_lookup` → member_lookup), or ""."""
+    url = st.context.url or ""
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].strip("/")
+    return path.rsplit("/", 1)[-1]
+
+
+def return_to(pages: dict[str, object]) -> None:
+    """Once logged in, open the page the user asked for before the log-in form (`pages`: the
+    allowed pages by address); the choice is used once."""
+    wanted = st.session_state.pop(RETURN_TO, "")
+    if wanted and wanted in pages:
+        st.switch_page(pages[wanted])  # type: ignore[arg-type]
 
 
 def password_form(user: CurrentUser, *, key: str = PASSWORD_FORM) -> bool:
@@ -233,6 +252,7 @@ def logout_button() -> None:
             with connection() as con:
                 login.end(con, session_id, where=st.context.ip_address or "")
         st.session_state.pop(USER, None)
+        st.session_state.pop(LAST_PAGE, None)  # the next log-in starts at ホーム
         st.session_state[NOTICE] = GONE["ended"]
         st.session_state[PENDING_COOKIE] = ""
         st.rerun()
