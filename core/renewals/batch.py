@@ -25,6 +25,7 @@ from core import config, schemes, vocabulary
 from core.billing import lines as billing_lines
 from core.errors import ConflictError
 from core.members.records import ERASED_FIELDS
+from core.renewals import history
 from core.schemes.base import Reader
 from core.store import audit, db, queries
 
@@ -152,7 +153,8 @@ def run(
         _scheme(code)  # ValueError names an unknown scheme
     con.execute("BEGIN TRANSACTION")
     try:
-        decided = decisions(requirements(con, as_of, schemes=schemes))
+        rows = requirements(con, as_of, schemes=schemes)
+        decided = decisions(rows)
         counts = count_outcomes(decided, schemes)
         if dry_run:
             con.execute("ROLLBACK")
@@ -160,6 +162,7 @@ def run(
         batch_id = audit.new_batch_id()
         changes = decided.filter(pl.col("decision") != "none") if decided.height else decided
         if changes.height:
+            history.record(con, rows, decided, as_of, batch_id)  # before personal data goes
             _apply(con, changes, as_of, actor, batch_id, config.current())
         row = con.execute(
             "INSERT INTO renewal_runs (as_of, schemes, actor, finished_at, counts, batch_id)"
