@@ -139,3 +139,54 @@ def fresh_page_caches() -> Iterator[None]:
     import streamlit as st
 
     st.cache_data.clear()
+
+
+# -- a demo with years of renewal history (statistics, forecast, audits; issue 16) -------------
+HISTORY_MEMBERS = 600
+HISTORY_MONTHS = 15
+
+
+@pytest.fixture(scope="session")
+def history_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo for 600 members moved month by month through 15 months of renewal runs to
+    today, with the forecasts kept on the way (core.demo.history), built once per session."""
+    import datetime as dt
+
+    from core.demo import history
+    from core.stats import forecast
+
+    path = tmp_path_factory.mktemp("templates") / "history.duckdb"
+    shutil.copyfile(migrated_template, path)
+    with db.connect(path) as connection:
+        history.build_with_history(
+            connection,
+            members=HISTORY_MEMBERS,
+            seed=11,
+            today=dt.date.today(),
+            months=HISTORY_MONTHS,
+            after_run=forecast.keep_snapshot,
+        )
+        users.ensure_demo_users(connection)
+        connection.execute("CHECKPOINT")
+    return _whole(path)
+
+
+@pytest.fixture
+def demo_history(history_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory copy of the demo with renewal history, closed after."""
+    with db.connect(":memory:") as connection:
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(history_template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
+
+
+@pytest.fixture
+def history_path(history_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file copy of the demo with renewal history, set as $RENEWAL_DB for the app."""
+    path = tmp_path / "history.duckdb"
+    shutil.copyfile(history_template, path)
+    monkeypatch.setenv(db.DB_ENV, str(path))
+    return path

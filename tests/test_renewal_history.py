@@ -9,7 +9,10 @@ import datetime as dt
 from core.renewals import batch
 from core.store import migrations
 
-from .test_renewals import BIRTH, D, world  # noqa: F401
+from . import test_renewals
+from .test_renewals import BIRTH, D
+
+world = test_renewals.world  # an empty store with a body per scheme, and its helpers
 
 
 def outcomes(con):
