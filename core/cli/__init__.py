@@ -96,6 +96,7 @@ def main() -> None:
 from core.cli import (  # noqa: E402, F401
     applications,
     billing,
+    configuration,
     exchange,
     renewals,
     stats,

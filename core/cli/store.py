@@ -20,16 +20,24 @@ def init(db_file: Path | None) -> None:
     Example: python -m core init --db data/renewal.duckdb
     """
     from core import config
+    from core.config import edits, loader
     from core.store import db, migrations
 
     config.current()  # a broken configuration stops here, naming file and key
     with db.connect(db_file) as con:
         applied = migrations.migrate(con)
+        conflicts = edits.conflicts(loader.files(), edits.approved(con))
     if applied:
         for migration in applied:
             click.echo(f"applied {migration.version:04d}_{migration.name}")
     else:
         click.echo("schema is up to date")
+    for state in conflicts:  # docs/configuration.md: never applied silently
+        click.echo(
+            f"warning: {state.key} changed in data/schemes after it was edited in the app;"
+            " the app's values stay in force until an admin resolves it on 制度設定",
+            err=True,
+        )
 
 
 @cli.command()

@@ -286,7 +286,7 @@ SETTINGS: tuple[Setting, ...] = (
         "パスワードの強さ（zxcvbn の評価 0〜4）の最低点",
         "点",
     ),
-    # -- statistics and forecast (core/stats) ----------------------------------------------
+    # -- statistics, forecast and configuration editing (core/stats, core/config/edits) --
     S(
         "common.forecast.horizon_months",
         "int",
@@ -304,6 +304,11 @@ SETTINGS: tuple[Setting, ...] = (
         "int",
         "見込みの計算で、過去の更新判定から手続きの完了率を学ぶ期間",
         "か月",
+    ),
+    S(
+        "common.config.second_approval",
+        "bool",
+        "制度設定の変更を、変更した管理者とは別の管理者が承認してから有効にする",
     ),
 )
 
