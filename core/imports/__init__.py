@@ -11,6 +11,7 @@ The rules of each table live in a module of their own beside this one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -28,11 +29,13 @@ from core.imports import (
     qualifications,
 )
 from core.imports.base import (
+    MAX_PROBLEMS,
     SKIP,
     ImportResult,
     TableSpec,
     ensure_columns,
     problems,
+    read_bytes,
     read_csv,
     write,
 )
@@ -61,6 +64,36 @@ def import_file(
     return import_frame(con, table, frame, file=str(path), encoding=encoding, actor=actor)
 
 
+def import_bytes(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    raw: bytes,
+    *,
+    file: str,
+    actor: str,
+    limit: int = MAX_PROBLEMS,
+    progress: Callable[[str], None] | None = None,
+) -> ImportResult:
+    """Import an uploaded CSV's bytes exactly as `import_file` imports a file (the app's
+    データ取込); `file` names it in messages, `limit` is how many problems are listed, and
+    `progress` is told each step done: "read", "checked", "written"."""
+    spec = _spec(table)
+    frame, encoding = read_bytes(raw, file, spec.required)
+    if progress is not None:
+        progress("read")
+    return import_frame(
+        con, table, frame, file=file, encoding=encoding, actor=actor, limit=limit,
+        progress=progress,
+    )  # fmt: skip
+
+
+def preview_bytes(raw: bytes, *, file: str, rows: int = 10) -> tuple[pl.DataFrame, str]:
+    """The first rows of an uploaded CSV as read for an import (every cell as text) and the
+    encoding detected; InputFileError when it cannot be read at all."""
+    frame, encoding = read_bytes(raw, file, ())
+    return frame.head(rows), encoding
+
+
 def import_frame(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -69,11 +102,15 @@ def import_frame(
     file: str,
     actor: str,
     encoding: str = "",
+    limit: int = MAX_PROBLEMS,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Check and write rows given as text columns (plus LINE), as an import of `file` does;
     forms use it with one row so the app accepts exactly what a file would."""
     spec = _spec(table)
-    frame, duplicates = check_frame(con, table, frame, file=file)
+    frame, duplicates = check_frame(con, table, frame, file=file, limit=limit)
+    if progress is not None:
+        progress("checked")
     batch_id = audit.new_batch_id()
     finished = spec.finish(frame)
     notes: list[str] = []
@@ -104,13 +141,20 @@ def import_frame(
             f"{file}: another process changed the same rows at the same time; nothing was"
             " written. Run the import again."
         ) from exc
+    if progress is not None:
+        progress("written")
     if spec.report is not None:
         notes = spec.report(frame, file) + notes
     return ImportResult(table, file, finished.height, encoding, batch_id, duplicates, tuple(notes))
 
 
 def check_frame(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, file: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    file: str,
+    limit: int = MAX_PROBLEMS,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """The rows cleaned and checked, nothing written: (the rows to write, keys seen before).
     InputFileError names each broken rule by file, line and column."""
@@ -122,7 +166,7 @@ def check_frame(
     if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
         duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
         frame = frame.filter(~pl.col(SKIP))
-    found, total = problems(frame, checks, file)
+    found, total = problems(frame, checks, file, limit)
     if found:
         raise InputFileError(found, total)
     return frame, duplicates
@@ -135,4 +179,12 @@ def _spec(table: str) -> TableSpec:
     return spec
 
 
-__all__ = ["SPECS", "ImportResult", "check_frame", "import_file", "import_frame"]
+__all__ = [
+    "SPECS",
+    "ImportResult",
+    "check_frame",
+    "import_bytes",
+    "import_file",
+    "import_frame",
+    "preview_bytes",
+]
