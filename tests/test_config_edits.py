@@ -29,9 +29,10 @@ def files():
     return loader.files()
 
 
-def propose(con, files, value="2500", day=D(2027, 4, 1), *, key=KEY, actor="admin", reason="理事会決定"):  # fmt: skip
-    return edits.propose(con, key=key, value_text=value, effective_from=day, reason=reason,
-                         actor=actor, files=files, today=TODAY)  # fmt: skip
+def propose(con, files, value="2500", day=None, *, key=KEY, actor="admin", reason="理事会決定"):
+    """An edit of `key` from `day` (default 2027-04-01), made on TODAY."""
+    return edits.propose(con, key=key, value_text=value, effective_from=day or D(2027, 4, 1),
+                         reason=reason, actor=actor, files=files, today=TODAY)  # fmt: skip
 
 
 def second_approval(con, files):

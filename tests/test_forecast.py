@@ -132,7 +132,7 @@ def test_the_totals_and_the_members_at_risk_at_the_thresholds_edge(world):
     }  # fmt: skip
     risk = forecast_report.at_risk(world.con, fc)
     assert risk.select("member_no", "missing", "missing_words", "deadline").rows() == [
-        (low, "courses_taught", "指導実績 あと2.0", D(2027, 3, 31))
+        (low, "courses_taught", "指導実績 あと2", D(2027, 3, 31))
     ]
 
 

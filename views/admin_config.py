@@ -44,6 +44,11 @@ st.caption(
 )
 
 
+def since(day: dt.date) -> str:
+    """An entry's first day; the files' 1900-01-01 means "from the start"."""
+    return "当初から" if day == dt.date(1900, 1, 1) else text.jp_date(day)
+
+
 def shown(value: object) -> str:
     if isinstance(value, dict):
         return "、".join(f"{k}: {shown(v)}" for k, v in value.items()) or "（なし）"
@@ -73,13 +78,13 @@ if conflicts:
             left, right = st.columns(2)
             left.markdown("**現在適用中（この画面の変更を含む）**")
             left.dataframe(
-                pl.DataFrame({"施行日": [text.jp_date(d.start) for d in state.history],
+                pl.DataFrame({"施行日": [since(d.start) for d in state.history],
                               "値": [shown(d.value) for d in state.history]}),
                 hide_index=True,
             )  # fmt: skip
             right.markdown("**ファイルの現在の内容**")
             right.dataframe(
-                pl.DataFrame({"施行日": [text.jp_date(d.start) for d in state.file_history],
+                pl.DataFrame({"施行日": [since(d.start) for d in state.file_history],
                               "値": [shown(d.value) for d in state.file_history]}),
                 hide_index=True,
             )  # fmt: skip
@@ -277,7 +282,7 @@ if dated:
         st.dataframe(
             pl.DataFrame(
                 {
-                    "施行日": [text.jp_date(d.start) for d in cfg.history(r["key"])],
+                    "施行日": [since(d.start) for d in cfg.history(r["key"])],
                     "値": [shown(d.value) for d in cfg.history(r["key"])],
                 }
             ),

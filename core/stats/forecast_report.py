@@ -79,11 +79,7 @@ def at_risk(
     words = forecast.gaps.with_columns(
         pl.when(pl.col("required").cast(pl.Float64) > 1)
         .then(
-            pl.format(
-                "{} あと{}",
-                pl.col("label"),
-                (pl.col("required") - pl.col("actual")).cast(pl.Float64).abs().round(1),
-            )
+            pl.format("{} あと{}", pl.col("label"), _amount(pl.col("required") - pl.col("actual")))
         )
         .otherwise(pl.col("label"))
         .alias("word")
@@ -111,6 +107,16 @@ def at_risk(
             "phone",
             "email",
         )
+    )
+
+
+def _amount(gap: pl.Expr) -> pl.Expr:
+    """A gap as people write it: 2 (not 2.0), 2.5."""
+    value = gap.cast(pl.Float64).abs().round(1)
+    return (
+        pl.when(value == value.floor())
+        .then(value.cast(pl.Int64).cast(pl.String))
+        .otherwise(value.cast(pl.String))
     )
 
 
