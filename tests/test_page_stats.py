@@ -111,7 +111,8 @@ def test_analysts_see_the_members_at_risk_masked(history_path):
 def test_data_quality_lists_the_audits_and_the_rows_of_one(history_path):
     with db.connect(history_path) as con:
         con.execute(
-            "UPDATE members SET phone = '090-0000-0001' WHERE member_no IN"
+            "UPDATE members SET phone = '090-0000-0001', phone_key = '09000000001'"
+            " WHERE member_no IN"
             " (SELECT min(member_no) FROM members WHERE status = 'active' GROUP BY org_code"
             "  ORDER BY 1 LIMIT 2)"
         )

@@ -110,21 +110,25 @@ def _state(gaps: pl.DataFrame, items: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _seasons(con: duckdb.DuckDBPyConnection, made_on: dt.date) -> pl.DataFrame:
+def _seasons(
+    con: duckdb.DuckDBPyConnection, made_on: dt.date, memberships: pl.DataFrame
+) -> pl.DataFrame:
     """For members whose membership is due: how many of the last three seasons they registered
     for (the SAJ registrations of the last seasons)."""
-    return db.frame(
-        con,
-        """
-        SELECT member_no, count(DISTINCT season) AS seasons
-        FROM applications
-        WHERE kind IN ('season_registration', 'new_registration') AND status = 'approved'
-          AND submitted_at < $made_on::DATE + INTERVAL 1 DAY
-          AND season > year($made_on::DATE) - 3
-        GROUP BY member_no
-        """,
-        {"made_on": made_on},
-    )
+    with db.registered(con, due_memberships=memberships):
+        return db.frame(
+            con,
+            """
+            SELECT a.member_no, count(DISTINCT a.season) AS seasons
+            FROM applications a SEMI JOIN due_memberships USING (member_no)
+            WHERE a.kind IN ('season_registration', 'new_registration')
+              AND a.status = 'approved'
+              AND a.submitted_at < $made_on::DATE + INTERVAL 1 DAY
+              AND a.season > year($made_on::DATE) - 3
+            GROUP BY a.member_no
+            """,
+            {"made_on": made_on},
+        )
 
 
 def _season_fees(
@@ -166,11 +170,13 @@ def compute(
     if rows.is_empty():
         return empty
     due = batch.decisions(rows)
-    places = db.frame(
-        con,
-        "SELECT m.member_no, m.org_code, coalesce(o.prefecture, m.prefecture) AS prefecture"
-        " FROM members m LEFT JOIN organizations o USING (org_code)",
-    )
+    with db.registered(con, due_members=due.select("member_no").unique()):
+        places = db.frame(
+            con,
+            "SELECT m.member_no, m.org_code, coalesce(o.prefecture, m.prefecture) AS prefecture"
+            " FROM members m SEMI JOIN due_members USING (member_no)"
+            " LEFT JOIN organizations o USING (org_code)",
+        )
     gaps = rows.filter(~pl.col("met").fill_null(False)).select(
         *KEY, "code", "label", "required", "actual",
         # by when: a requirement of the next period (registering, its fee) before this one
@@ -186,7 +192,8 @@ def compute(
         .alias("deadline"),
     )  # fmt: skip
     items = _state(gaps, due.select(*KEY, "fee_amount").join(places, on="member_no", how="left"))
-    seasons = _seasons(con, made_on)
+    memberships = due.filter(pl.col("qualification") == MEMBERSHIP).select("member_no")
+    seasons = _seasons(con, made_on, memberships)
     items = items.join(seasons, on="member_no", how="left").with_columns(
         pl.when(pl.col("qualification") == MEMBERSHIP)
         .then(
@@ -249,25 +256,21 @@ def rates(
         .otherwise(FALLBACK_RATE)
         .alias("prior")
     )
-    settled = db.frame(
-        con, queries.query(CONCEPT, "forecast_settled"), {"as_of": made_on, "since": since}
-    )
-    if settled.is_empty():
-        settled = pl.DataFrame(
-            schema={
-                "scheme": pl.String,
-                "qualification": pl.String,
-                "state": pl.String,
-                "months_to_end": pl.Int32,
-                "renewed": pl.Boolean,
-            }
-        )
-    settled = settled.with_columns(_bucket(pl.col("months_to_end")).alias("bucket"))
-    by_state = settled.group_by("scheme", "qualification", "state").agg(
-        pl.len().alias("n1"), pl.col("renewed").sum().alias("r1")
-    )
-    by_bucket = settled.group_by("scheme", "qualification", "state", "bucket").agg(
-        pl.len().alias("n2"), pl.col("renewed").sum().alias("r2")
+    by_bucket = db.frame(
+        con,
+        f"""
+        SELECT scheme, qualification, state,
+               CASE WHEN months_to_end <= 0 THEN 0 WHEN months_to_end <= 2 THEN 1
+                    WHEN months_to_end <= 5 THEN 3 WHEN months_to_end <= 11 THEN 6
+                    ELSE 12 END AS bucket,
+               count(*) AS n2, count(*) FILTER (WHERE renewed) AS r2
+        FROM ({queries.query(CONCEPT, "forecast_settled")})
+        GROUP BY ALL
+        """,
+        {"as_of": made_on, "since": since},
+    ).with_columns(pl.col("bucket").cast(pl.Int32))  # the steps of _bucket
+    by_state = by_bucket.group_by("scheme", "qualification", "state").agg(
+        pl.col("n2").sum().alias("n1"), pl.col("r2").sum().alias("r1")
     )
     return priors.select("scheme", "qualification", "prior"), by_state, by_bucket
 

@@ -136,7 +136,13 @@ def backtest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
     the chances), actual_renewals, error (expected − actual) and error_percent (of actual)."""
     settled = db.frame(
         con,
-        queries.query(CONCEPT, "forecast_settled"),
+        f"""
+        SELECT made_on, scheme, count(*) AS decided,
+               round(sum(p_renew), 1) AS expected_renewals,
+               count(*) FILTER (WHERE renewed) AS actual_renewals
+        FROM ({queries.query(CONCEPT, "forecast_settled")})
+        GROUP BY ALL
+        """,
         {"as_of": as_of, "since": dt.date(1900, 1, 1)},
     )
     if settled.is_empty():
@@ -152,12 +158,7 @@ def backtest(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> pl.DataFrame:
             }
         )
     return (
-        settled.group_by("made_on", "scheme")
-        .agg(
-            pl.len().cast(pl.Int64).alias("decided"),
-            pl.col("p_renew").sum().round(1).alias("expected_renewals"),
-            pl.col("renewed").sum().cast(pl.Int64).alias("actual_renewals"),
-        )
+        settled.with_columns(pl.col("expected_renewals").cast(pl.Float64))
         .with_columns(
             (pl.col("expected_renewals") - pl.col("actual_renewals")).round(1).alias("error")
         )

@@ -3,25 +3,26 @@
 -- full-width digits ignored). The SAJ guide asks prefectures to look for fictitious
 -- registrations (架空登録) by hand; a cluster across clubs is that signal. A family in one club
 -- shares an address without being a cluster. `cluster` numbers the clusters, largest first.
-WITH contact AS (
-    SELECT m.member_no, m.org_code, o.path, o.name AS organization, m.family_name,
-           m.given_name, m.phone, m.email, m.postal_code, m.address,
-           nullif(regexp_replace(coalesce(m.phone, ''), '[^0-9]', '', 'g'), '') AS phone_digits,
-           nullif(lower(trim(coalesce(m.email, ''))), '') AS email_key,
+WITH keys AS (
+    SELECT m.member_no, m.org_code,
+           -- phone_key: the digits the search keeps with the row (core.members)
+           nullif(coalesce(m.phone_key, regexp_replace(m.phone, '[^0-9]', '', 'g')), '')
+               AS phone_key,
+           nullif(lower(trim(m.email)), '') AS email_key,
            CASE WHEN m.postal_code IS NOT NULL AND m.address IS NOT NULL
                 THEN m.postal_code || ' '
-                     || regexp_replace(translate(m.address, '０１２３４５６７８９', '0123456789'),
-                                       '[\s　\-－ー‐―−]', '', 'g') END AS address_key
-    FROM members m JOIN organizations o USING (org_code)
+                     || translate(m.address, '０１２３４５６７８９ 　-－ー‐―−', '0123456789')
+           END AS address_key
+    FROM members m
 ),
 
 keyed AS (
-    SELECT 'phone' AS shared, phone_digits AS shared_key, * FROM contact
-    WHERE phone_digits IS NOT NULL
+    SELECT 'phone' AS shared, phone_key AS shared_key, member_no, org_code
+    FROM keys WHERE phone_key IS NOT NULL
     UNION ALL
-    SELECT 'email', email_key, * FROM contact WHERE email_key IS NOT NULL
+    SELECT 'email', email_key, member_no, org_code FROM keys WHERE email_key IS NOT NULL
     UNION ALL
-    SELECT 'address', address_key, * FROM contact WHERE address_key IS NOT NULL
+    SELECT 'address', address_key, member_no, org_code FROM keys WHERE address_key IS NOT NULL
 ),
 
 clusters AS (
@@ -38,12 +39,15 @@ numbered AS (
 ),
 
 final AS (
-    SELECT n.cluster, k.shared, n.members, n.organizations, k.member_no, k.org_code,
-           k.organization, k.family_name, k.given_name, k.phone, k.email, k.postal_code,
-           k.address
-    FROM keyed k JOIN numbered n USING (shared, shared_key)
-    WHERE starts_with(k.path, $scope)
-    ORDER BY n.cluster, k.member_no
+    SELECT n.cluster, k.shared, n.members, n.organizations, m.member_no, m.org_code,
+           o.name AS organization, m.family_name, m.given_name, m.phone, m.email,
+           m.postal_code, m.address
+    FROM keyed k
+    JOIN numbered n USING (shared, shared_key)
+    JOIN members m USING (member_no)
+    JOIN organizations o ON o.org_code = m.org_code
+    WHERE starts_with(o.path, $scope)
+    ORDER BY n.cluster, m.member_no
 )
 
 SELECT * FROM final

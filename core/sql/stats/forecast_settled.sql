@@ -17,26 +17,39 @@ decided AS (
     WHERE decision <> 'open_fee' AND as_of <= $as_of
 ),
 
+decided_cycles AS (  -- the first decision about each validity end
+    SELECT qualification_id, valid_until, min(as_of) AS as_of,
+           arg_min(renewed, as_of) AS renewed
+    FROM decided
+    WHERE qualification_id IS NOT NULL
+    GROUP BY qualification_id, valid_until
+),
+
 qualification_items AS (
-    SELECT i.*, arg_min(d.renewed, d.as_of) AS renewed, min(d.as_of) AS decided_on
+    SELECT i.*, d.renewed, d.as_of AS decided_on
     FROM items i
-    JOIN decided d
-        ON d.qualification_id = i.qualification_id AND d.valid_until = i.valid_until
-       AND d.as_of > i.made_on
-    WHERE i.qualification_id IS NOT NULL
-    GROUP BY ALL
+    JOIN decided_cycles d USING (qualification_id, valid_until)
+    WHERE d.as_of > i.made_on
+),
+
+first_runs AS (  -- per season end a membership was forecast to reach: the first run after it
+    SELECT v.valid_until, min(r.as_of) AS first_run
+    FROM (SELECT DISTINCT valid_until FROM items WHERE qualification_id IS NULL) v
+    JOIN renewal_runs r ON r.as_of > v.valid_until AND r.as_of <= $as_of
+    GROUP BY v.valid_until
+),
+
+erasures AS (
+    SELECT member_no, qualification, as_of FROM decided WHERE qualification_id IS NULL
 ),
 
 membership_items AS (
-    SELECT i.*, e.as_of IS NULL AS renewed, coalesce(e.as_of, r.first_run) AS decided_on
+    SELECT i.*, e.as_of IS NULL AS renewed, coalesce(e.as_of, f.first_run) AS decided_on
     FROM items i
-    JOIN (SELECT i2.made_on, i2.member_no, min(r.as_of) AS first_run
-          FROM items i2 JOIN renewal_runs r ON r.as_of > i2.valid_until AND r.as_of <= $as_of
-          WHERE i2.qualification_id IS NULL
-          GROUP BY ALL) r USING (made_on, member_no)
-    LEFT JOIN decided e
+    JOIN first_runs f USING (valid_until)
+    LEFT JOIN erasures e
         ON e.member_no = i.member_no AND e.qualification = i.qualification
-       AND e.qualification_id IS NULL AND e.as_of > i.made_on AND e.as_of <= r.first_run
+       AND e.as_of > i.made_on AND e.as_of <= f.first_run
     WHERE i.qualification_id IS NULL
 ),
 
