@@ -5,6 +5,7 @@ before a row is read."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import openpyxl
@@ -113,3 +114,29 @@ def test_a_masked_export_for_people_masks_before_the_headers_turn_japanese(sampl
     got = pl.read_csv(io.StringIO(out.read_text(encoding="utf-8-sig")), infer_schema=False)
     assert got.columns[:3] == ["会員番号", "org_code", "姓"]
     assert got["姓"][0] == "山＊＊" and set(got["電話番号"]) == {"＊＊＊"}
+
+
+def test_an_excel_export_keeps_types_empty_cells_and_awkward_text(con, tmp_path):
+    frame = pl.DataFrame(
+        {
+            "text": ["普通", "<a & b>", " spaced ", None, "bell\x07"],
+            "n": [1, None, -3, 1_400_000, 0],
+            "x": [1.5, None, 0.1, 2.0, -0.25],
+            "day": [None, *[dt.date(2026, 11, 24)] * 4],
+            "flag": [True, False, None, True, False],
+        },
+        schema_overrides={"day": pl.Date},
+    )
+    frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("empty"))
+    from core.store import xlsx
+
+    out = tmp_path / "t.xlsx"
+    assert xlsx.write(out, frame.columns, iter([frame.head(2), frame.tail(3)]), 5) == 5
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet.dimensions == "A1:F6"
+    rows = list(sheet.values)
+    assert rows[0] == tuple(frame.columns)
+    assert rows[2][:5] == ("<a & b>", None, None, dt.datetime(2026, 11, 24), False)
+    assert rows[3][0] == " spaced " and rows[5][0] == "bell"  # a control character dropped
+    assert rows[4][1:3] == (1_400_000, 2.0)
+    assert pl.read_excel(out)["n"].to_list() == [1, None, -3, 1_400_000, 0]

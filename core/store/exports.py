@@ -196,6 +196,7 @@ def stream(
     suffix = out.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"{out}: the extension must be one of {', '.join(FORMATS)}")
+    total = 0
     if suffix == ".xlsx":
         total = count_rows(con, sql, params)
         if total > EXCEL_MAX_ROWS:
@@ -209,7 +210,9 @@ def stream(
         return _csv(batches, out)
     if suffix == ".parquet":
         return _parquet(batches, out)
-    return _xlsx(batches, out)
+    columns = con.sql(f"SELECT * FROM ({sql}) LIMIT 0", params=params or None).columns
+    header = [(headers or {}).get(c, c) for c in columns]
+    return _xlsx(batches, out, header, total)
 
 
 def _csv(batches: Iterator[pl.DataFrame], out: Path) -> int:
@@ -245,32 +248,10 @@ def _parquet(batches: Iterator[pl.DataFrame], out: Path) -> int:
     return written
 
 
-def _xlsx(batches: Iterator[pl.DataFrame], out: Path) -> int:
-    import xlsxwriter
+def _xlsx(batches: Iterator[pl.DataFrame], out: Path, header: list[str], total: int) -> int:
+    from core.store import xlsx
 
-    book = xlsxwriter.Workbook(
-        str(out),
-        {"constant_memory": True, "default_date_format": "yyyy-mm-dd", "strings_to_formulas": False,
-         "strings_to_urls": False, "strings_to_numbers": False},
-    )  # fmt: skip
-    stamp = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    sheet = book.add_worksheet()
-    written = 0
-    try:
-        for frame in batches:
-            ready = excel_ready(frame)
-            if written == 0:
-                sheet.write_row(0, 0, ready.columns)
-            stamps = [i for i, t in enumerate(ready.schema.values()) if isinstance(t, pl.Datetime)]
-            for row in ready.iter_rows():
-                written += 1
-                sheet.write_row(written, 0, row)
-                for i in stamps:
-                    if row[i] is not None:
-                        sheet.write_datetime(written, i, row[i], stamp)
-    finally:
-        book.close()
-    return written
+    return xlsx.write(out, header, (excel_ready(frame) for frame in batches), total)
 
 
 def export_table(
