@@ -118,7 +118,10 @@ def test_a_conflict_with_the_files_is_shown_and_resolved_with_a_reason(sample_pa
             "  '[{ from = 1900-01-01, value = 1900 }]', 'approved', 'admin', 'admin', now())",
             [FEE],
         )
-    at = open_page(logged_in("admin"), "admin_config")
+    home = logged_in("admin")  # every page tells admins, not only 制度設定
+    assert any("制度設定のファイルが" in w.value for w in home.warning)
+    assert not any("制度設定のファイルが" in w.value for w in logged_in("hq").warning)
+    at = open_page(home, "admin_config")
     assert any("後から変わっています" in w.value for w in at.warning)
     at.text_input(key=f"config_resolve_reason_{FEE}").input("ファイルが正しい")
     button(at, "ファイルに合わせる（この画面の変更を外す）").click()
