@@ -87,12 +87,13 @@ def stats(
     Example: python -m core stats --from 2026-04-01 --to 2027-03-31 --by prefecture --json
     """
     from core.stats import outcomes
-    from core.store import db
+    from core.store import db, migrations
 
     if end < start:
         raise ValueError("--to is before --from")
     period = outcomes.Period(start.date(), end.date(), codes or SCHEMES)
-    with db.connect(db_file, read_only=True) as con:
+    with db.connect(db_file) as con:
+        migrations.migrate(con)  # the run history's tables (renewal_outcomes)
         frame = outcomes.by(con, period, dimension)
     keys = ["scheme"] + ([] if dimension == "scheme" else [dimension])
     ordered = [*keys, *CONTRACT_KEYS]
@@ -132,9 +133,8 @@ def forecast(
     from core.store import db, exports, migrations
 
     day = as_of.date() if as_of else dt.date.today()
-    with db.connect(db_file, read_only=not keep) as con:
-        if keep:
-            migrations.migrate(con)
+    with db.connect(db_file) as con:
+        migrations.migrate(con)  # the kept forecasts it learns from (forecast_items)
         made = expected.compute(con, day)
         if keep:
             expected.keep(con, made, actor="cli:forecast")
