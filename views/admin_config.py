@@ -1,13 +1,15 @@
 """制度設定 (admin): the configuration in force on a date, its history, edits with an effective
 date (previewed over the population before saving), a second admin's approval, conflicts with
-the files, and the configuration in force as TOML files."""
+the files, and the configuration in force as files. Settings are named by what they mean
+(their help), never by their keys, and their values in words."""
 
 import datetime as dt
+import re
 
 import polars as pl
 import streamlit as st
 
-from core import text
+from core import text, vocabulary
 from core.config import edits, loader, toml_out
 from core.config.settings import BY_KEY, CONFIG_FILES
 from core.errors import ConflictError, ValidationError
@@ -15,8 +17,7 @@ from core.renewals import whatif
 from core.vocabulary import CONFIG_CHANGE_KINDS, CONFIG_CHANGE_STATUSES, OUTCOME_LABELS
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.present import people, table
-from ui.widgets import flash, show_flash
+from ui.widgets import flash, show_flash, table
 
 SCHEME = "config_scheme"
 ON = "config_on"
@@ -39,7 +40,7 @@ today = dt.date.today()
 st.title("制度設定")
 show_flash()
 st.caption(
-    "各制度の料金・基準・期間などの設定値です。配備の出発点は data/schemes/*.toml のファイルで、"
+    "各制度の料金・基準・期間などの設定値です。配備の出発点は制度ごとの設定ファイルで、日付ごとの変更（施行日）を持てます。"
     "この画面での変更は施行日つきの新しい値として追加され（過去は書き換えません）、ファイルの上に重ねて適用されます。"
 )
 
@@ -50,10 +51,18 @@ def since(day: dt.date) -> str:
 
 
 def shown(value: object) -> str:
+    """A setting's value in words: labels rather than their codes, 12-29 as 12月29日."""
     if isinstance(value, dict):
-        return "、".join(f"{k}: {shown(v)}" for k, v in value.items()) or "（なし）"
+        if value and all(isinstance(v, dict) and "label" in v for v in value.values()):
+            return "、".join(str(v["label"]) for v in value.values())
+        return "、".join(shown(v) for v in value.values()) or "（なし）"
     if isinstance(value, tuple | list):
-        return "、".join(shown(v) for v in value) or "（なし）"
+        if value and all(str(v) in vocabulary.LEVELS for v in value):  # an approval chain
+            return " → ".join(vocabulary.LEVELS[str(v)] for v in value)
+        return "、".join(vocabulary.REASONS.get(str(v), shown(v)) for v in value) or "（なし）"
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}", value):
+        month, day = value.split("-")
+        return f"{int(month)}月{int(day)}日"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, int):
@@ -65,29 +74,39 @@ def shown(value: object) -> str:
     return str(value)
 
 
+def entered(key: str, value_toml: str) -> str:
+    """A value as an edit stored it (TOML text), in words."""
+    try:
+        return shown(edits.parse_value(BY_KEY[key], value_toml))
+    except Exception:  # a declaration changed since: show what was typed
+        return value_toml
+
+
+def dated(entries: object) -> pl.DataFrame:
+    """A setting's dated entries as a table: from when, which value."""
+    entries = list(entries)  # type: ignore[call-overload]
+    return pl.DataFrame(
+        {"施行日": [since(d.start) for d in entries], "値": [shown(d.value) for d in entries]}
+    )
+
+
 # -- conflicts between the files and the app's edits ------------------------------------------------
 with connection() as con:
     conflicts = edits.conflicts(files, edits.approved(con))
 if conflicts:
     st.warning(
-        f"ファイル（data/schemes）で、この画面で変更した設定が後から変わっています（{len(conflicts)}件）。"
+        f"設定ファイルで、この画面で変更した設定が後から変わっています（{len(conflicts)}件）。"
         "ファイルの変更はまだ適用していません。どちらに合わせるか決めてください。"
     )
     for state in conflicts:
-        with st.expander(f"{BY_KEY[state.key].help}（{state.key}）", expanded=True):
+        with st.expander(BY_KEY[state.key].help, expanded=True):
             left, right = st.columns(2)
             left.markdown("**現在適用中（この画面の変更を含む）**")
-            left.dataframe(
-                pl.DataFrame({"施行日": [since(d.start) for d in state.history],
-                              "値": [shown(d.value) for d in state.history]}),
-                hide_index=True,
-            )  # fmt: skip
+            with left:
+                table(dated(state.history))
             right.markdown("**ファイルの現在の内容**")
-            right.dataframe(
-                pl.DataFrame({"施行日": [since(d.start) for d in state.file_history],
-                              "値": [shown(d.value) for d in state.file_history]}),
-                hide_index=True,
-            )  # fmt: skip
+            with right:
+                table(dated(state.file_history))
             reason = st.text_input("理由", key=f"{RESOLVE_REASON}_{state.key}")
             keep, adopt = st.columns(2)
             for column, keep_app, label in (
@@ -121,7 +140,6 @@ edited_keys = {c["key"] for c in history if c["status"] == "approved" and c["kin
 rows = cfg.snapshot(scheme, on)
 frame = pl.DataFrame(
     {
-        "設定キー": [r["key"] for r in rows],
         "説明": [r["help"] for r in rows],
         "値": [
             shown(r["value"]) + (f" {r['unit']}" if r["unit"] and r["value"] is not None else "")
@@ -132,12 +150,12 @@ frame = pl.DataFrame(
     }
 )
 st.write(f"**{cfg.value(f'{scheme}.name')}** — {text.jp_date(on, with_wareki=True)}時点の設定")
-st.dataframe(frame, hide_index=True, width="stretch")
+table(frame, width="stretch")
 
 # -- edit one value ---------------------------------------------------------------------------------
 st.subheader("値を変更する")
 keys = [r["key"] for r in rows if r["key"] != f"{scheme}.name"]
-key = st.selectbox("設定", keys, format_func=lambda k: f"{BY_KEY[k].help}（{k}）", key=KEY)
+key = st.selectbox("設定", keys, format_func=lambda k: BY_KEY[k].help, key=KEY)
 assert key is not None
 setting = BY_KEY[key]
 current = cfg.value(key, today)
@@ -164,7 +182,10 @@ elif setting.type in ("str", "text", "month_day", "time", "registration_no"):
     value_text = toml_out.value(entered)
 else:
     value_text = st.text_area(
-        "新しい値（TOMLの形で入力）", value=toml_out.value(current), key=value_key, height=120
+        "新しい値（設定ファイルと同じ書き方で入力）",
+        value=toml_out.value(current),
+        key=value_key,
+        height=120,
     )
 effective_from = st.date_input("施行日（この日から適用）", value=today + dt.timedelta(days=1),
                                min_value=today, key=FROM, format="YYYY/MM/DD")  # fmt: skip
@@ -208,14 +229,10 @@ if kept is not None and kept[0] == inputs:
         moved = result.by_scheme().filter(pl.col("today") != pl.col("proposed"))
         if moved.height:
             table(
-                people(
-                    moved.with_columns(pl.col("scheme").map_elements(cfg.scheme_name,
-                                                                     return_dtype=pl.String)),
-                    {"scheme": "制度", "today": "現在の判定", "proposed": "変更後の判定",
-                     "n": "件数"},
-                    {"today": OUTCOME_LABELS, "proposed": OUTCOME_LABELS},
-                )
-            )  # fmt: skip
+                moved.select("scheme", "today", "proposed", "n"),
+                words={"today": OUTCOME_LABELS, "proposed": OUTCOME_LABELS},
+                headers={"today": "現在の判定", "proposed": "変更後の判定"},
+            )
         else:
             st.info(f"{effective_from:%Y年%-m月%-d日}時点では、判定の変わる資格はありません。")
     if st.button("変更を保存", type="primary", icon=":material/save:"):
@@ -242,8 +259,9 @@ if pending:
         own = change["requested_by"] == user.username
         with st.container(border=True):
             st.markdown(
-                f"**{BY_KEY[change['key']].help}**（{change['key']}）: "
-                f"{change['value_toml']}　{change['effective_from']:%Y年%-m月%-d日}から　"
+                f"**{BY_KEY[change['key']].help}**: "
+                f"{entered(change['key'], change['value_toml'])}　"
+                f"{change['effective_from']:%Y年%-m月%-d日}から　"
                 f"申請: {change['requested_by']}　理由: {change['reason']}"
             )
             note = st.text_input(
@@ -278,45 +296,45 @@ dated = [r for r in rows if r["changes"] > 1]
 if dated:
     st.subheader("日付で変わる設定")
     for r in dated:
-        st.markdown(f"**{r['help']}**（`{r['key']}`）")
-        st.dataframe(
-            pl.DataFrame(
-                {
-                    "施行日": [since(d.start) for d in cfg.history(r["key"])],
-                    "値": [shown(d.value) for d in cfg.history(r["key"])],
-                }
-            ),
-            hide_index=True,
-        )
+        st.markdown(f"**{r['help']}**")
+        table(dated(cfg.history(r["key"])))
 if history:
     st.subheader("この画面での変更の履歴")
-    log = pl.DataFrame(history).with_columns(
-        pl.col("key")
-        .replace_strict({k: s.help for k, s in BY_KEY.items()}, default=pl.col("key"))
-        .alias("setting"),
-    )
+    log = pl.DataFrame(
+        {
+            "requested_at": [c["requested_at"] for c in history],
+            "setting": [BY_KEY[c["key"]].help if c["key"] in BY_KEY else c["key"] for c in history],
+            "kind": [c["kind"] for c in history],
+            "value": [entered(c["key"], c["value_toml"]) if c["value_toml"] else None
+                      for c in history],
+            "effective_from": [c["effective_from"] for c in history],
+            "reason": [c["reason"] for c in history],
+            "status": [c["status"] for c in history],
+            "requested_by": [c["requested_by"] for c in history],
+            "decided_by": [c["decided_by"] for c in history],
+            "decision_note": [c["decision_note"] for c in history],
+        }
+    )  # fmt: skip
     table(
-        people(
-            log,
-            {"requested_at": "日時", "setting": "設定", "kind": "種類", "value_toml": "値",
-             "effective_from": "施行日", "reason": "理由", "status": "状態",
-             "requested_by": "変更者", "decided_by": "承認・処理者", "decision_note": "コメント"},
-            {"kind": CONFIG_CHANGE_KINDS, "status": CONFIG_CHANGE_STATUSES},
-        )
+        log,
+        words={"kind": CONFIG_CHANGE_KINDS, "status": CONFIG_CHANGE_STATUSES},
+        headers={"requested_at": "日時", "setting": "設定", "value": "値",
+                 "effective_from": "施行日", "requested_by": "実施者", "decided_by": "処理者",
+                 "decision_note": "コメント"},
     )  # fmt: skip
 
 # -- the configuration in force as files --------------------------------------------------------------
 st.subheader("適用中の設定をファイルとして書き出す")
 st.caption(
-    "ファイルの内容にこの画面の変更を重ねた、いま適用中の設定です。data/schemes の同じ名前のファイルと"
-    "置き換えれば、次の配備もこの設定から始まります（docs/configuration.md）。"
+    "設定ファイルの内容にこの画面の変更を重ねた、いま適用中の設定です。配備の同じ名前の設定ファイルと"
+    "置き換えれば、次の配備もこの設定から始まります。"
 )
 header = (
     f"{cfg.value(f'{scheme}.name')}: the configuration in force, written {today.isoformat()}\n"
     "by 制度設定: data/schemes with the edits made in the app (docs/configuration.md)."
 )
 st.download_button(
-    f"{scheme}.toml をダウンロード",
+    "設定ファイルをダウンロード",
     data=toml_out.file_text(cfg, scheme, header).encode("utf-8"),
     file_name=f"{scheme}.toml",
     mime="application/toml",
