@@ -23,12 +23,13 @@ MEMBERS = (DATA / "members.csv").read_bytes()
 
 def test_an_upload_imports_exactly_as_the_file_does_and_reports_its_steps(con):
     imports.import_file(con, "organizations", DATA / "organizations.csv")
-    steps: list[str] = []
+    steps: list[tuple[float, str]] = []
     raw = MEMBERS.decode("utf-8").encode("cp932")
     result = imports.import_bytes(con, "members", raw, file="会員.csv", actor="hq",
-                                  progress=steps.append)  # fmt: skip
+                                  progress=lambda done, doing: steps.append((done, doing)))  # fmt: skip
     assert (result.rows, result.encoding) == (6, "cp932")
-    assert steps == ["read", "checked", "written"]
+    assert [round(done, 2) for done, _ in steps] == [0.33, 0.67, 1.0]
+    assert all(doing for _, doing in steps)
     assert con.execute(
         "SELECT count(*) FROM audit_log WHERE action = 'import' AND actor = 'hq'"
     ).fetchall() == [(6,)]

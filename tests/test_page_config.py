@@ -8,6 +8,7 @@ from core.access import users
 from core.store import db
 
 from .conftest import PASSWORD
+from .readable import labelled
 from .test_page_app import logged_in, open_page
 
 KEY = "jptec.instructor.min_courses_taught"
@@ -50,7 +51,7 @@ def test_an_edit_is_previewed_over_the_population_then_saved_and_audited(sample_
         assert config.current().value(KEY, on=later) == 3
         assert config.current().value(KEY, on=dt.date.today()) == 2
     assert rows == [("admin", "config_set", KEY, "2", "3", "理事会決定")]
-    frame = at.dataframe[-1].value  # the history of edits made here
+    frame = labelled(at.dataframe[-1])  # the history of edits made here
     assert list(frame["状態"]) == ["有効"] and list(frame["種類"]) == ["値の変更"]
 
 
@@ -138,4 +139,4 @@ def test_a_conflict_with_the_files_is_shown_and_resolved_with_a_reason(sample_pa
 def test_the_configuration_in_force_downloads_as_a_file(sample_path):
     at = open_page(logged_in("admin"), "admin_config")
     labels = [d.label for d in at.get("download_button")]
-    assert "jptec.toml をダウンロード" in labels
+    assert "設定ファイルをダウンロード" in labels

@@ -39,9 +39,9 @@ def test_an_upload_is_previewed_then_imported_all_at_once(sample_path):
     at = upload(open_page(logged_in("hq"), "data_exchange"), "members", "会員.csv",
                 new.encode("cp932"))  # fmt: skip
     assert not at.exception
-    assert any("CP932（Shift_JIS）" in m.value for m in at.markdown)
+    assert any("シフトJIS" in m.value for m in at.markdown)
     preview = at.dataframe[0].value
-    assert list(preview.columns[:2]) == ["行", "member_no"] and len(preview) == 6
+    assert list(preview.columns[:2]) == ["行", "会員番号"] and len(preview) == 6
     button(at, "取り込む").click()
     at.run()
     assert not at.exception
@@ -85,7 +85,8 @@ def test_an_export_is_scoped_and_its_headers_are_japanese(sample_path):
     button(at, "ファイルを作る").click()
     at.run()
     assert not at.exception
-    assert any("members.csv（3 行）" in m.value for m in at.markdown)
+    assert any("ファイルができました（3 行）" in m.value for m in at.markdown)
+    assert at.session_state["exchange_exported"][0] == "members.csv"
     data = at.session_state["exchange_exported"][1].decode("utf-8-sig")
     header, *rows = data.splitlines()
     assert header.startswith("会員番号,組織コード,姓")

@@ -1,11 +1,12 @@
-"""Tables, charts and downloads for people: Japanese headers and words, dates as 2026年11月24日,
+"""Tables and downloads for people: Japanese headers and words, dates as 2026年11月24日,
 months as 2026年11月, numbers as 1,400,000, empty cells as 「—」 — never a code, None or True.
 
 A page builds one *people frame* per table (`people`): the columns it shows, renamed to their
 Japanese headers, codes replaced by their words, numbers and dates kept as numbers and dates.
 The same frame is shown (`table`: formatted for the screen) and downloaded (`downloads`: CSV
 with a BOM for Excel, Excel and Parquet, with the same headers; masked beforehand for roles
-that may not see personal data).
+that may not see personal data). The screen goes through ui.widgets.table, like every page's;
+this module adds what statistics need on top: months, rates, Parquet.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 
-import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
 from core.store import exports
+from ui import widgets
 
-EMPTY = "—"
+EMPTY = widgets.display.EMPTY
 Words = Mapping[str, str] | Callable[[str], str]
 
 
@@ -102,21 +103,15 @@ def table(
     key: str | None = None,
     **kwargs: object,
 ) -> object:
-    """A people frame on screen: every number with thousands separators."""
+    """A people frame on screen through ui.widgets.table (its headers, dates and 「—」 for
+    empty cells), months as 2026年11月, rates as 38.0%, numbers with thousands separators."""
     shown = _shown(frame, months, percents)
-    config = {
+    numbers = {
         name: st.column_config.NumberColumn(name, format="localized")
         for name, dtype in shown.schema.items()
         if dtype.is_numeric()
     }
-    return st.dataframe(
-        shown,
-        hide_index=True,
-        column_config=config,
-        key=key,
-        width="stretch",
-        **kwargs,  # type: ignore[arg-type]
-    )
+    return widgets.table(shown, column_config=numbers, key=key, width="stretch", **kwargs)
 
 
 DOWNLOADS = (
@@ -134,7 +129,7 @@ def file_bytes(frame: pl.DataFrame, suffix: str) -> bytes:
         buffer = io.BytesIO()
         frame.write_parquet(buffer)
         return buffer.getvalue()
-    return exports.to_bytes(frame, suffix)
+    return exports.to_bytes(frame, suffix, people=True)
 
 
 def downloads(frame: pl.DataFrame, stem: str, key: str) -> None:
@@ -150,16 +145,9 @@ def downloads(frame: pl.DataFrame, stem: str, key: str) -> None:
         )
 
 
-def styled(figure: go.Figure, *, month_axis: bool = False, percent_axis: bool = False) -> go.Figure:
-    """Japanese number and date formats on a chart's axes and hovers: 1,400,000 and 2026年11月."""
-    figure.update_layout(separators=".,", legend_title_text="")
-    if month_axis:
-        figure.update_xaxes(tickformat="%Y年%-m月", hoverformat="%Y年%-m月")
-    if percent_axis:
-        figure.update_yaxes(tickformat=".0%", hoverformat=".1%")
-    else:
-        figure.update_yaxes(tickformat=",d", hoverformat=",")
-    return figure
+def percent(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Shares (0–1) as percentages for a chart's percent axis (ui.charts: 38 → 38%)."""
+    return frame.with_columns((pl.col(c) * 100).alias(c) for c in columns)
 
 
 def period_text(start: dt.date, end: dt.date) -> str:

@@ -50,6 +50,12 @@ def since(day: dt.date) -> str:
     return "当初から" if day == dt.date(1900, 1, 1) else text.jp_date(day)
 
 
+def meaning(key: str) -> str:
+    """A setting named by what it means: its help, without the codes some helps explain in
+    parentheses (（taxable 課税 / …）), which are for whoever edits the files."""
+    return re.sub(r"（[^）]*[a-z]{3,}[^）]*）", "", BY_KEY[key].help)
+
+
 def shown(value: object) -> str:
     """A setting's value in words: labels rather than their codes, 12-29 as 12月29日."""
     if isinstance(value, dict):
@@ -74,7 +80,7 @@ def shown(value: object) -> str:
     return str(value)
 
 
-def entered(key: str, value_toml: str) -> str:
+def stored_words(key: str, value_toml: str) -> str:
     """A value as an edit stored it (TOML text), in words."""
     try:
         return shown(edits.parse_value(BY_KEY[key], value_toml))
@@ -82,7 +88,7 @@ def entered(key: str, value_toml: str) -> str:
         return value_toml
 
 
-def dated(entries: object) -> pl.DataFrame:
+def entries_table(entries: object) -> pl.DataFrame:
     """A setting's dated entries as a table: from when, which value."""
     entries = list(entries)  # type: ignore[call-overload]
     return pl.DataFrame(
@@ -99,14 +105,14 @@ if conflicts:
         "ファイルの変更はまだ適用していません。どちらに合わせるか決めてください。"
     )
     for state in conflicts:
-        with st.expander(BY_KEY[state.key].help, expanded=True):
+        with st.expander(meaning(state.key), expanded=True):
             left, right = st.columns(2)
             left.markdown("**現在適用中（この画面の変更を含む）**")
             with left:
-                table(dated(state.history))
+                table(entries_table(state.history))
             right.markdown("**ファイルの現在の内容**")
             with right:
-                table(dated(state.file_history))
+                table(entries_table(state.file_history))
             reason = st.text_input("理由", key=f"{RESOLVE_REASON}_{state.key}")
             keep, adopt = st.columns(2)
             for column, keep_app, label in (
@@ -140,7 +146,7 @@ edited_keys = {c["key"] for c in history if c["status"] == "approved" and c["kin
 rows = cfg.snapshot(scheme, on)
 frame = pl.DataFrame(
     {
-        "説明": [r["help"] for r in rows],
+        "説明": [meaning(r["key"]) for r in rows],
         "値": [
             shown(r["value"]) + (f" {r['unit']}" if r["unit"] and r["value"] is not None else "")
             for r in rows
@@ -155,7 +161,7 @@ table(frame, width="stretch")
 # -- edit one value ---------------------------------------------------------------------------------
 st.subheader("値を変更する")
 keys = [r["key"] for r in rows if r["key"] != f"{scheme}.name"]
-key = st.selectbox("設定", keys, format_func=lambda k: BY_KEY[k].help, key=KEY)
+key = st.selectbox("設定", keys, format_func=meaning, key=KEY)
 assert key is not None
 setting = BY_KEY[key]
 current = cfg.value(key, today)
@@ -217,7 +223,7 @@ if kept is not None and kept[0] == inputs:
     _, checked, result = kept
     before = cfg.value(key, effective_from)
     st.markdown(
-        f"**{setting.help}**: {shown(before)} → **{shown(checked)}**"
+        f"**{meaning(key)}**: {shown(before)} → **{shown(checked)}**"
         f"（{effective_from:%Y年%-m月%-d日}から）"
     )
     if result is None:
@@ -259,8 +265,8 @@ if pending:
         own = change["requested_by"] == user.username
         with st.container(border=True):
             st.markdown(
-                f"**{BY_KEY[change['key']].help}**: "
-                f"{entered(change['key'], change['value_toml'])}　"
+                f"**{meaning(change['key'])}**: "
+                f"{stored_words(change['key'], change['value_toml'])}　"
                 f"{change['effective_from']:%Y年%-m月%-d日}から　"
                 f"申請: {change['requested_by']}　理由: {change['reason']}"
             )
@@ -296,16 +302,16 @@ dated = [r for r in rows if r["changes"] > 1]
 if dated:
     st.subheader("日付で変わる設定")
     for r in dated:
-        st.markdown(f"**{r['help']}**")
-        table(dated(cfg.history(r["key"])))
+        st.markdown(f"**{meaning(r['key'])}**")
+        table(entries_table(cfg.history(r["key"])))
 if history:
     st.subheader("この画面での変更の履歴")
     log = pl.DataFrame(
         {
             "requested_at": [c["requested_at"] for c in history],
-            "setting": [BY_KEY[c["key"]].help if c["key"] in BY_KEY else c["key"] for c in history],
+            "setting": [meaning(c["key"]) if c["key"] in BY_KEY else c["key"] for c in history],
             "kind": [c["kind"] for c in history],
-            "value": [entered(c["key"], c["value_toml"]) if c["value_toml"] else None
+            "value": [stored_words(c["key"], c["value_toml"]) if c["value_toml"] else None
                       for c in history],
             "effective_from": [c["effective_from"] for c in history],
             "reason": [c["reason"] for c in history],

@@ -14,7 +14,7 @@ from core.store import exports
 from ui.auth import current_user
 from ui.data import connection
 from ui.present import downloads, table
-from ui.widgets import flash, show_flash
+from ui.widgets import flash, show_flash, working
 
 TABLE = "exchange_table"
 UPLOAD = "exchange_upload"
@@ -22,16 +22,13 @@ PROBLEMS = "exchange_problems"
 EXPORT_TABLE = "exchange_export_table"
 EXPORT_FORMAT = "exchange_export_format"
 EXPORTED = "exchange_exported"
-ENCODINGS = {"utf-8-sig": "UTF-8（BOM付き）", "utf-8": "UTF-8", "cp932": "CP932（Shift_JIS）"}
+ENCODINGS = {"utf-8-sig": "UTF-8（BOM付き）", "utf-8": "UTF-8", "cp932": "シフトJIS"}
 FORMATS = {".csv": "CSV（UTF-8・BOM付き）", ".xlsx": "Excel", ".parquet": "Parquet"}
 MIMES = {
     ".csv": "text/csv",
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".parquet": "application/vnd.apache.parquet",
 }
-STEPS = {"read": (0.34, "読み込みました。検査しています…"),
-         "checked": (0.67, "検査に合格しました。書き込んでいます…"),
-         "written": (1.0, "書き込みました。")}  # fmt: skip
 LIMIT = 10_000  # problems listed for a file (the command line lists 20)
 HEADINGS = {"ja": "日本語（人が読むため）", "codes": "コード（他のシステム・再取込のため）"}
 HEADING = "exchange_heading"
@@ -72,8 +69,8 @@ importing, exporting = st.tabs(["取込（CSV）", "出力"])
 
 with importing:
     st.caption(
-        "コマンドラインの `import` と同じ規則で検査し、全行を取り込むか、1行も取り込みません。"
-        "文字コードは UTF-8（BOMの有無を問わず）と CP932（Shift_JIS）を自動で判別します。"
+        "コマンドラインの取込と同じ規則で検査し、全行を取り込むか、1行も取り込みません。"
+        "文字コードは UTF-8（BOMの有無を問わず）とシフトJISを自動で判別します。"
     )
     kind = st.selectbox(
         "取り込む表", list(imports.SPECS), format_func=vocabulary.IMPORT_TABLES.get, key=TABLE
@@ -81,8 +78,16 @@ with importing:
     assert kind is not None
     spec = imports.SPECS[kind]
     st.markdown(
-        "必須の列: " + "、".join(f"`{c}`" for c in spec.required)
-        + ("　任意の列: " + "、".join(f"`{c}`" for c in spec.optional) if spec.optional else "")
+        "必須の列: " + "、".join(EXPORT_HEADERS.get(c, c) for c in spec.required)
+        + ("　任意の列: " + "、".join(EXPORT_HEADERS.get(c, c) for c in spec.optional)
+           if spec.optional else "")
+    )  # fmt: skip
+    # the file's first line is the columns' names as the command line reads them: a template
+    st.download_button(
+        "ひな形（1行目の列名だけのCSV）をダウンロード",
+        data=("\ufeff" + ",".join((*spec.required, *spec.optional)) + "\r\n").encode("utf-8"),
+        file_name=f"{kind}.csv", mime="text/csv", key="exchange_template",
+        icon=":material/download:",
     )  # fmt: skip
     # Streamlit words its uploader in English only: the same words in Japanese, drawn over it
     st.html(
@@ -112,25 +117,18 @@ with importing:
             )
             st.caption("先頭の行（取り込み前の表示です）")
             shown = preview.rename({"__line": "行"}).select("行", pl.exclude("行"))
+            shown = shown.rename({c: EXPORT_HEADERS.get(c, c) for c in shown.columns})
             table(shown)
             if st.button("取り込む", type="primary", icon=":material/upload:"):
-                bar = st.progress(0.0, text="読み込んでいます…")
-
-                def advance(step: str) -> None:
-                    done, text = STEPS[step]
-                    bar.progress(done, text=text)
-
                 try:
-                    with connection() as con:
+                    with connection() as con, working("読み込んでいます") as progress:
                         result = imports.import_bytes(
                             con, kind, raw, file=upload.name, actor=user.username, limit=LIMIT,
-                            progress=advance,
+                            progress=progress,
                         )  # fmt: skip
                 except InputFileError as exc:
-                    bar.empty()
                     st.session_state[PROBLEMS] = (upload.name, exc)
                 except ConflictError:
-                    bar.empty()
                     st.error(
                         "ほかの処理が同じデータを同時に変更したため、何も取り込みませんでした。"
                         "もう一度取り込んでください。"
@@ -163,7 +161,7 @@ with importing:
 
 with exporting:
     st.caption(
-        "コマンドラインの `export` と同じ表・列です。担当範囲の行だけを出力します"
+        "コマンドラインの出力と同じ表・列です。担当範囲の行だけを出力します"
         + ("。分析担当のため、氏名・生年月日・連絡先は伏せ字になります。" if user.masked else "。")
     )
     left, right = st.columns([2, 1])
@@ -200,12 +198,12 @@ with exporting:
     made = st.session_state.get(EXPORTED)
     if made is not None:
         name, data, n, made_suffix = made
-        st.write(f"{name}（{n:,} 行）")
+        st.write(f"ファイルができました（{n:,} 行）。")
         st.download_button(
-            f"{name} をダウンロード", data=data, file_name=name, mime=MIMES[made_suffix],
+            "作ったファイルをダウンロード", data=data, file_name=name, mime=MIMES[made_suffix],
             key="exchange_download", icon=":material/download:",
         )  # fmt: skip
     st.caption(
-        "「コード」の列名は他のシステムと受け渡すための英字のコードで（docs/formats.md の3章）、"
+        "「コード」の列名は他のシステムと受け渡すための英字のコードで（ファイル形式の説明書の3章）、"
         "そのまま取込に使えます。値（制度・状態など）はどちらもコードのままです。"
     )

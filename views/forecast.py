@@ -12,8 +12,9 @@ from core.masking import mask_personal
 from core.stats import forecast, forecast_report
 from core.vocabulary import MEMBERSHIP_LABEL, REQUIREMENTS
 from ui.auth import current_user
+from ui.charts import show
 from ui.data import connection, settings
-from ui.present import downloads, people, styled, table
+from ui.present import downloads, people, percent, table
 
 DIMENSION = "forecast_dimension"
 RISK_SCHEMES = "forecast_risk_schemes"
@@ -121,7 +122,7 @@ figure = px.bar(
     drawn, x=group, y="value", color="kind",
     labels={group: DIMENSIONS[dimension], "value": "件数", "kind": "見込み"},
 )  # fmt: skip
-st.plotly_chart(styled(figure), width="stretch")
+show(figure, x="category", y="count")
 table(shown)
 downloads(shown, f"forecast_{dimension}_{today}", key="forecast_by")
 
@@ -201,10 +202,10 @@ else:
         .unpivot(index="made_on", variable_name="kind")
     )
     figure = px.line(
-        overall, x="made_on", y="value", color="kind", markers=True,
+        percent(overall, "value"), x="made_on", y="value", color="kind", markers=True,
         labels={"made_on": "見込みを計算した日", "value": "更新率（判定済みのうち）", "kind": ""},
     )  # fmt: skip
-    st.plotly_chart(styled(figure, month_axis=True, percent_axis=True), width="stretch")
+    show(figure, x="day", y="percent")
     backtest_table = people(
         named(checked),
         {"made_on": "見込みを計算した日", "scheme": "制度", "decided": "判定済み（件）",

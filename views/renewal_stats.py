@@ -17,8 +17,9 @@ from core.vocabulary import (
     STATS_RATES,
 )
 from ui.auth import current_user
+from ui.charts import show
 from ui.data import connection, settings
-from ui.present import downloads, people, period_text, styled, table
+from ui.present import downloads, people, percent, period_text, table
 
 PERIOD = "stats_period"
 SCHEMES = "stats_schemes"
@@ -150,17 +151,15 @@ if shown.height:
         labels={group: axis, "n": "件数", "outcome": "判定"},
         category_orders={"outcome": [STATS_OUTCOMES[o] for o in SHOWN_OUTCOMES]},
     )
-    st.plotly_chart(styled(figure, month_axis=dimension == "month"), width="stretch")
+    show(figure, x="month" if dimension == "month" else "category", y="count")
     rates = by_frame.group_by(group).agg(pl.col("renewed").sum(), pl.col("due").sum())
     rates = rates.filter(pl.col("due") > 0).with_columns(
         (pl.col("renewed") / pl.col("due")).alias("rate")
     )
     rates = rates.filter(pl.col(group).is_in(keep)).sort(group)
     draw = px.line if dimension == "month" else px.bar
-    line = draw(rates, x=group, y="rate", labels={group: axis, "rate": "更新率"})
-    st.plotly_chart(
-        styled(line, month_axis=dimension == "month", percent_axis=True), width="stretch"
-    )
+    line = draw(percent(rates, "rate"), x=group, y="rate", labels={group: axis, "rate": "更新率"})
+    show(line, x="month" if dimension == "month" else "category", y="percent")
 table(shown, months=("月",), percents=tuple(STATS_RATES.values()))
 downloads(shown, f"renewal_stats_{dimension}_{window.start}_{window.end}", key="stats_by")
 
@@ -205,7 +204,9 @@ else:
         )
     reason_rows = named(reasons).filter(pl.col("code").is_not_null())
     chart = px.bar(
-        reason_rows.with_columns((pl.col("scheme") + "・" + pl.col("qualification")).alias("who")),
+        percent(reason_rows, "share").with_columns(
+            (pl.col("scheme") + "・" + pl.col("qualification")).alias("who")
+        ),
         x="share",
         y="requirement",
         color="who",
@@ -213,9 +214,7 @@ else:
         orientation="h",
         labels={"share": "失効に占める割合", "requirement": "要件", "who": "制度・資格"},
     )
-    chart.update_xaxes(tickformat=".0%", hoverformat=".1%")
-    chart.update_layout(separators=".,", legend_title_text="")
-    st.plotly_chart(chart, width="stretch")
+    show(chart, x="percent", y="category")
     reason_table = people(
         named(reasons),
         {"scheme": "制度", "qualification": "資格", "requirement": "満たしていなかった要件",
@@ -241,11 +240,11 @@ else:
         (pl.col("cohort").cast(pl.String) + "年").alias("取得年")
     )
     figure = px.line(
-        curve, x="cycle", y="retention", color="取得年", markers=True,
+        percent(curve, "retention"), x="cycle", y="retention", color="取得年", markers=True,
         labels={"cycle": "更新の判定（回目）", "retention": "継続率"},
     )  # fmt: skip
     figure.update_xaxes(dtick=1)
-    st.plotly_chart(styled(figure, percent_axis=True), width="stretch")
+    show(figure, x="count", y="percent")
     retention_table = people(
         curve,
         {"取得年": "取得年", "cycle": "判定（回目）", "at_risk": "判定を迎えた資格",

@@ -11,7 +11,6 @@ The rules of each table live in a module of their own beside this one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -39,6 +38,7 @@ from core.imports.base import (
     read_csv,
     write,
 )
+from core.progress import Progress, quiet
 from core.store import audit
 
 CLI_ACTOR = "cli:import"  # who imports from the command line
@@ -72,15 +72,14 @@ def import_bytes(
     file: str,
     actor: str,
     limit: int = MAX_PROBLEMS,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress = quiet,
 ) -> ImportResult:
     """Import an uploaded CSV's bytes exactly as `import_file` imports a file (the app's
     データ取込); `file` names it in messages, `limit` is how many problems are listed, and
-    `progress` is told each step done: "read", "checked", "written"."""
+    `progress` is told each step done (core.progress)."""
     spec = _spec(table)
     frame, encoding = read_bytes(raw, file, spec.required)
-    if progress is not None:
-        progress("read")
+    progress(1 / 3, "読み込みました。検査しています")
     return import_frame(
         con, table, frame, file=file, encoding=encoding, actor=actor, limit=limit,
         progress=progress,
@@ -103,14 +102,13 @@ def import_frame(
     actor: str,
     encoding: str = "",
     limit: int = MAX_PROBLEMS,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress = quiet,
 ) -> ImportResult:
     """Check and write rows given as text columns (plus LINE), as an import of `file` does;
     forms use it with one row so the app accepts exactly what a file would."""
     spec = _spec(table)
     frame, duplicates = check_frame(con, table, frame, file=file, limit=limit)
-    if progress is not None:
-        progress("checked")
+    progress(2 / 3, "検査に合格しました。書き込んでいます")
     batch_id = audit.new_batch_id()
     finished = spec.finish(frame)
     notes: list[str] = []
@@ -141,8 +139,7 @@ def import_frame(
             f"{file}: another process changed the same rows at the same time; nothing was"
             " written. Run the import again."
         ) from exc
-    if progress is not None:
-        progress("written")
+    progress(1.0, "書き込みました")
     if spec.report is not None:
         notes = spec.report(frame, file) + notes
     return ImportResult(table, file, finished.height, encoding, batch_id, duplicates, tuple(notes))
