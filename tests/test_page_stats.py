@@ -11,6 +11,7 @@ from core.access.passwords import DEMO_PASSWORD
 from core.config.settings import SCHEME_CODES
 from core.store import db
 
+from .readable import problems
 from .test_page_app import logged_in, open_page, refused
 
 CODES = set(SCHEME_CODES) | {"renewed", "lapsed", "invalidated", "erased", "membership"}
@@ -30,10 +31,12 @@ def words_only(frame) -> None:
 
 @pytest.mark.parametrize("page", ["renewal_stats", "forecast", "data_quality"])
 def test_the_analysis_pages_open_for_hq_analysts_and_admins_only(history_path, page):
-    for user in ("hq", "analyst", "admin"):
+    for user in ("hq", "analyst", "admin", "hq_saj_tokyo"):
         at = open_page(login(user), page)
         assert not at.exception, (user, at.exception)
         assert not at.error, (user, [e.value for e in at.error])
+        # over years of history every table and text reads in Japanese (tests/readable.py)
+        assert problems(at) == [], user
     refused(open_page(login("approver_shizuoka"), page))
 
 
@@ -58,6 +61,7 @@ def test_every_breakdown_draws_in_words(history_path, dimension):
     at.radio(key="stats_dimension").set_value(dimension)
     at.run()
     assert not at.exception
+    assert problems(at) == []
     frame = at.dataframe[0].value
     words_only(frame)
     if dimension == "month":
@@ -126,6 +130,10 @@ def test_data_quality_lists_the_audits_and_the_rows_of_one(history_path):
     assert "090-0000-0001" in set(rows["電話番号"])
     assert set(rows["共有されている連絡先"]) <= {"電話番号", "メールアドレス", "住所"}
     words_only(rows)
+    for index, audit in enumerate(at.selectbox(key="quality_pick").options):
+        at.selectbox(key="quality_pick").select_index(index)
+        at.run()
+        assert problems(at) == [], audit
     analyst = open_page(login("analyst"), "data_quality")
     analyst.selectbox(key="quality_pick").select("contact_shared_across_organizations")
     analyst.run()
