@@ -89,16 +89,15 @@ with importing:
         file_name=f"{kind}.csv", mime="text/csv", key="exchange_template",
         icon=":material/download:",
     )  # fmt: skip
-    # Streamlit words its uploader in English only: the same words in Japanese, drawn over it
+    # Streamlit words its uploader in English only: its words are taken out (display: none, so
+    # neither the eye nor a screen reader meets them) and the same said in Japanese over them
     st.html(
         "<style>"
-        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p"
-        "{font-size:0}"
-        "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p::after"
-        "{content:'ファイルを選ぶ';font-size:0.875rem}"
-        "[data-testid=stFileUploaderDropzoneInstructions] span{font-size:0}"
-        "[data-testid=stFileUploaderDropzoneInstructions] span::after"
-        "{content:'CSVファイル（1ファイル200MBまで）。ここにドラッグしても選べます';"
+        "[data-testid=stFileUploaderDropzone] button > *,"
+        "[data-testid=stFileUploaderDropzoneInstructions] > *{display:none}"
+        "[data-testid=stFileUploaderDropzone] button::after{content:'ファイルを選ぶ'}"
+        "[data-testid=stFileUploaderDropzoneInstructions]::after"
+        "{content:'CSVファイル（1ファイル200メガバイトまで）。ここにドラッグしても選べます';"
         "font-size:0.875rem}"
         "</style>"
     )
