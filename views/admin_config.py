@@ -146,6 +146,7 @@ edited_keys = {c["key"] for c in history if c["status"] == "approved" and c["kin
 rows = cfg.snapshot(scheme, on)
 frame = pl.DataFrame(
     {
+        "設定キー": [r["key"] for r in rows],  # as the files name it, for whoever edits them
         "説明": [meaning(r["key"]) for r in rows],
         "値": [
             shown(r["value"]) + (f" {r['unit']}" if r["unit"] and r["value"] is not None else "")
