@@ -35,7 +35,7 @@ postgres:
 
 run: $(STAMP)
 	$(PY) -m core init
-	$(PY) -m core demo --if-empty
+	$(PY) -m core demo --if-empty --history-months 36
 	$(PY) -m streamlit run app.py --server.port $(PORT) --server.headless true
 
 lint: $(STAMP)

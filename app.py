@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.access import users
+from core.config import edits, loader
 from ui.auth import (
     LAST_PAGE,
     USER,
@@ -68,4 +69,12 @@ if user.role == "admin":
         )
         st.page_link("views/admin_users.py", label="ユーザー管理を開く",
                      icon=":material/manage_accounts:")  # fmt: skip
+    # a file changed a key an admin had edited: the app's value holds until an admin decides
+    held = edits.conflicts(loader.files())
+    if held and chosen.url_path != "admin_config":
+        st.warning(
+            f"制度設定のファイルが、この画面で変更した設定を後から変えています（{len(held)}件）。"
+            "ファイルの変更はまだ適用していません。制度設定で確認してください。"
+        )
+        st.page_link("views/admin_config.py", label="制度設定を開く", icon=":material/tune:")
 chosen.run()

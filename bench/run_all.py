@@ -4,7 +4,8 @@
 2. bench_import.py: a 1M-row CP932 members.csv; 3. bench_search.py; 4. bench_renew.py;
 5. bench_fees.py; 6. bench_payments.py: a 1M-row payments.csv; 7. bench_approvals.py:
 200,000 pending applications; 8. bench_season_billing.py; 9. bench_documents.py;
-10. bench_startup.py.
+10. bench_startup.py; 11. bench_stats.py: statistics, forecast, audits and exports over a
+database with three years of batch history (bench/out/history.duckdb, built once).
 Numbers land in bench/out/results.json (started afresh by each run); at the end one table —
 figure, product, floor, ratio, target — is printed with the machine and the date, and written
 as Markdown to bench/out/table.md for bench/README.md. A script that fails does not stop the
@@ -38,6 +39,7 @@ SCRIPTS = (
     "bench_season_billing.py",
     "bench_documents.py",
     "bench_startup.py",
+    "bench_stats.py",  # builds bench/out/history.duckdb (three years of batch history) once
 )
 Results = dict[str, Any]
 
@@ -265,6 +267,43 @@ FIGURES = (
         "≤ 30 s",
         30,
         lambda r: r["receipts"]["seconds"],
+    ),
+    # -- statistics, forecast, audits and exports (bench_stats.py, issue 16) -------------------
+    Figure(
+        "更新・失効統計, slowest view (3 years of batch history)",
+        lambda r: f"**{r['renewal_stats']['slowest_view_ms']:g} ms**",
+        "≤ 1 s",
+        1000,
+        lambda r: r["renewal_stats"]["slowest_view_ms"],
+        floor=lambda r: f"{r['renewal_stats']['floor_ms']:g} ms",
+    ),
+    Figure(
+        "forecast computed and kept (once a day)",
+        lambda r: f"{r['forecast']['compute_s']:g} s ({r['forecast']['items']:,} due)",
+    ),
+    Figure(
+        "forecast back-test error / its query",
+        lambda r: (
+            f"{r['forecast']['backtest_error_percent']:g} % / {r['forecast']['backtest_ms']:g} ms"
+        ),
+    ),
+    Figure(
+        "data-quality audits, all counts",
+        lambda r: f"{r['data_quality']['counts_ms']:g} ms",
+    ),
+    Figure(
+        "`export members` to .xlsx, 1,000,000 rows",
+        lambda r: (
+            f"**{r['streamed_exports']['members.xlsx']['seconds']:g} s**, peak"
+            f" {r['streamed_exports']['members.xlsx']['peak_rss_mib']:,} MiB"
+        ),
+        "≤ 60 s",
+        60,
+        lambda r: r["streamed_exports"]["members.xlsx"]["seconds"],
+    ),
+    Figure(
+        "`export activities` to .xlsx refused (over 1,048,575 rows)",
+        lambda r: f"{r['streamed_exports']['activities.xlsx refused']['seconds']:g} s",
     ),
 )
 

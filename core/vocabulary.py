@@ -286,3 +286,85 @@ AUDIT_FIELDS = {
     "kind": "種類",
     "session": "ログイン",
 }
+
+# -- statistics, forecast, data quality and configuration edits (core/stats, core/config) --------
+
+# The renewal requirements (the batch's requirements relation, FORMATS.md explain codes) as a
+# board reads them in lapse reasons and the forecast.
+REQUIREMENTS = {
+    "courses_taught": "指導実績",
+    "fees_paid": "会費の完納",
+    "renewal_course": "更新コースの受講",
+    "special_extension": "有効期間延長の承認",
+    "points": "実践力ポイント",
+    "application": "更新申請",
+    "renewal_fee": "更新料の納入",
+    "activity_report": "実務活動報告書",
+    "mandatory_training": "義務研修",
+    "registration_fee": "登録料の納入",
+    "season_registration": "年度の会員登録",
+    "qualification_fee": "資格登録料の納入",
+    "deadline": "修了確認期限",
+    "total_hours": "講習時間（合計）",
+    "mandatory_hours": "必修領域の時間",
+    "elective_mandatory_hours": "選択必修領域の時間",
+    "elective_hours": "選択領域の時間",
+}
+# What a renewal cycle came to, and the events counted beside it (更新・失効統計)
+STATS_OUTCOMES = {
+    "due": "更新対象",
+    "renewed": "更新",
+    "lapsed": "失効",
+    "invalidated": "無効化",
+    "erased": "抹消",
+    "converted": "期限なしへ移行",
+    "returned": "返上・返納",
+    "suspended": "休止",
+    "members_erased": "会員抹消",
+}
+STATS_RATES = {
+    "renewal_rate": "更新率",
+    "lapse_rate": "失効率",
+    "invalidation_rate": "無効化率",
+    "erasure_rate": "抹消率",
+}
+STATS_DIMENSIONS = {
+    "scheme": "制度",
+    "qualification": "資格",
+    "prefecture": "都道府県",
+    "org": "組織",
+    "age_band": "年齢層",
+    "month": "月",
+    "cohort": "取得年",
+}
+MEMBERSHIP_LABEL = "会員登録"  # a SAJ membership where a qualification would be named
+AUDIT_FINDINGS = {  # data-quality audits: what a row found, where a query says
+    "unknown_postal_code": "郵便番号が存在しない",
+    "other_prefecture": "別の都道府県の郵便番号",
+    "phone": "電話番号",
+    "email": "メールアドレス",
+    "address": "住所",
+}
+CONFIG_CHANGE_KINDS = {
+    "set": "値の変更",
+    "keep_file": "アプリの変更を維持",
+    "adopt_file": "ファイルに合わせる",
+}
+CONFIG_CHANGE_STATUSES = {
+    "pending": "承認待ち",
+    "approved": "有効",
+    "rejected": "差戻し",
+    "withdrawn": "取下げ",
+}
+AUDIT_ACTIONS.update(
+    {
+        "config_set": "設定変更",
+        "config_propose": "設定変更の申請",
+        "config_approve": "設定変更の承認",
+        "config_reject": "設定変更の差戻し",
+        "config_withdraw": "設定変更の取下げ",
+        "config_keep_file": "設定の食い違い（アプリを維持）",
+        "config_adopt_file": "設定の食い違い（ファイルに合わせる）",
+    }
+)
+AUDIT_TABLES.update({"config": "制度設定"})

@@ -206,3 +206,78 @@ def fresh_page_caches() -> Iterator[None]:
     import streamlit as st
 
     st.cache_data.clear()
+
+
+# -- a demo with years of renewal history (statistics, forecast, audits; issue 16) -------------
+HISTORY_MEMBERS = 500
+HISTORY_MONTHS = 13
+HISTORY_SEED = 11
+
+
+@pytest.fixture(scope="session")
+def history_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo for 500 members moved month by month through 13 months of renewal runs to
+    today, with the forecasts kept on the way (core.demo.history): built once per session and
+    shared by the xdist workers (the first builds it under a lock, the others copy it)."""
+    import datetime as dt
+    import fcntl
+    import os
+
+    from core.demo import history
+    from core.stats import forecast
+
+    today = dt.date.today()
+    base = tmp_path_factory.getbasetemp()
+    # Under xdist the controller makes a fresh folder for the run (a new pytest-N, or the
+    # emptied --basetemp) and gives each worker <that folder>/popen-<worker id>: that parent is
+    # shared by this run's workers and by no earlier run, so nothing built before is found.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    shared = base.parent if worker and base.name == f"popen-{worker}" else base
+    # Everything the build depends on is in the name: a run that crosses midnight builds a
+    # second file for the new day instead of handing out one whose "today" has passed.
+    name = f"history-{HISTORY_MEMBERS}x{HISTORY_MONTHS}-seed{HISTORY_SEED}-{today.isoformat()}"
+    path = shared / f"{name}.duckdb"
+    with (shared / "history.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the others wait here while the first builds
+        if not path.exists():
+            # A worker killed mid-build leaves its half-built file (and maybe its write-ahead
+            # log, which DuckDB would replay over a fresh copy): start from nothing.
+            building = shared / f"{name}.building"
+            building.unlink(missing_ok=True)
+            building.with_name(building.name + ".wal").unlink(missing_ok=True)
+            shutil.copyfile(migrated_template, building)
+            with db.connect(building) as connection:
+                history.build_with_history(
+                    connection,
+                    members=HISTORY_MEMBERS,
+                    seed=HISTORY_SEED,
+                    today=today,
+                    months=HISTORY_MONTHS,
+                    after_run=forecast.keep_snapshot,
+                )
+                users.ensure_demo_users(connection)
+                connection.execute("CHECKPOINT")
+            _whole(building)
+            building.rename(path)  # atomic: the others see no file or the whole one
+    return _whole(path)
+
+
+@pytest.fixture
+def demo_history(history_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory copy of the demo with renewal history, closed after."""
+    with db.connect(":memory:") as connection:
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(history_template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
+
+
+@pytest.fixture
+def history_path(history_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file copy of the demo with renewal history, set as $RENEWAL_DB for the app."""
+    path = tmp_path / "history.duckdb"
+    shutil.copyfile(history_template, path)
+    monkeypatch.setenv(db.DB_ENV, str(path))
+    return path

@@ -110,4 +110,13 @@ def main() -> None:
 
 
 # the commands register themselves on `cli` when imported
-from core.cli import applications, billing, exchange, renewals, store, users  # noqa: E402, F401
+from core.cli import (  # noqa: E402, F401
+    applications,
+    billing,
+    configuration,
+    exchange,
+    renewals,
+    stats,
+    store,
+    users,
+)

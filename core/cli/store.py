@@ -20,16 +20,24 @@ def init(db_file: Path | str | None) -> None:
     Example: python -m core init --db data/renewal.duckdb
     """
     from core import config
+    from core.config import edits, loader
     from core.store import db, migrations
 
     config.current()  # a broken configuration stops here, naming file and key
     with db.connect(db_file) as con:
         applied = migrations.migrate(con)
+        conflicts = edits.conflicts(loader.files(), edits.approved(con))
     if applied:
         for migration in applied:
             click.echo(f"applied {migration.version:04d}_{migration.name}")
     else:
         click.echo("schema is up to date")
+    for state in conflicts:  # docs/configuration.md: never applied silently
+        click.echo(
+            f"warning: {state.key} changed in data/schemes after it was edited in the app;"
+            " the app's values stay in force until an admin resolves it on 制度設定",
+            err=True,
+        )
 
 
 @cli.command()
@@ -38,16 +46,31 @@ def init(db_file: Path | str | None) -> None:
 @click.option("--seed", type=int, default=42, show_default=True)
 @click.option("--today", type=DATE, default=None, help="Date the data is built around.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has members already.")
+@click.option(
+    "--history-months",
+    type=click.IntRange(min=0, max=120),
+    default=0,
+    show_default=True,
+    help="Build the data that many months before --today and move it forward month by month"
+    " (members act, the renewal batch runs on the 1st), so statistics have a history.",
+)
 @handled
 def demo(
-    db_file: Path | str | None, size: int, seed: int, today: dt.datetime | None, if_empty: bool
+    db_file: Path | str | None,
+    size: int,
+    seed: int,
+    today: dt.datetime | None,
+    if_empty: bool,
+    history_months: int,
 ) -> None:
     """Fill the database with realistic synthetic data for all five schemes.
 
     Example: python -m core demo --members 1000000 --seed 7
+    Example: python -m core demo --history-months 36
     """
     from core.access import users
-    from core.demo import build_demo
+    from core.demo import DEMO_TABLES, build_demo, history
+    from core.stats import forecast
     from core.store import db, migrations
 
     with db.connect(db_file) as con:
@@ -58,7 +81,19 @@ def demo(
                 return
             raise ValueError("the database already has members; use a new --db file for demo data")
         started = time.perf_counter()
-        counts = build_demo(con, members=size, seed=seed, today=today.date() if today else None)
+        day = today.date() if today else dt.date.today()
+        if history_months:
+            runs = history.build_with_history(
+                con, members=size, seed=seed, today=day, months=history_months,
+                after_run=forecast.keep_snapshot,
+            )  # fmt: skip
+            if runs:
+                click.echo(
+                    f"history: {len(runs):,} renewal runs, {runs[0].as_of} to {runs[-1].as_of}"
+                )
+            counts = {t: db.table_count(con, t) for t in DEMO_TABLES}
+        else:
+            counts = build_demo(con, members=size, seed=seed, today=day)
         users.ensure_demo_users(con)
     elapsed = time.perf_counter() - started
     for table, n in counts.items():

@@ -302,8 +302,8 @@ def _cached(directory: str, stamp: tuple[float, ...]) -> Config:
     return load(Path(directory))
 
 
-def current(directory: Path | None = None) -> Config:
-    """The configuration, reloaded when a file under data/schemes changes."""
+def files(directory: Path | None = None) -> Config:
+    """The configuration files alone, reloaded when a file under data/schemes changes."""
     folder = directory or SCHEMES_DIR
     stamp = tuple(
         (folder / f"{c}.toml").stat().st_mtime
@@ -311,3 +311,11 @@ def current(directory: Path | None = None) -> Config:
         if (folder / f"{c}.toml").exists()
     )
     return _cached(str(folder), stamp)
+
+
+def current(directory: Path | None = None) -> Config:
+    """The configuration in force: the files (reloaded when one changes) with the edits made
+    in the app laid over them (core.config.edits, for the database last opened)."""
+    from core.config import edits
+
+    return edits.effective(files(directory))

@@ -286,6 +286,30 @@ SETTINGS: tuple[Setting, ...] = (
         "パスワードの強さ（zxcvbn の評価 0〜4）の最低点",
         "点",
     ),
+    # -- statistics, forecast and configuration editing (core/stats, core/config/edits) --
+    S(
+        "common.forecast.horizon_months",
+        "int",
+        "次期更新見込みの対象期間（今日からこの月数のうちに有効期限を迎える資格）",
+        "か月",
+    ),
+    S(
+        "common.forecast.at_risk_below_percent",
+        "int",
+        "更新の見込みがこの割合未満の会員を、連絡が必要な会員として一覧にする",
+        "%",
+    ),
+    S(
+        "common.forecast.learning_months",
+        "int",
+        "見込みの計算で、過去の更新判定から手続きの完了率を学ぶ期間",
+        "か月",
+    ),
+    S(
+        "common.config.second_approval",
+        "bool",
+        "制度設定の変更を、変更した管理者とは別の管理者が承認してから有効にする",
+    ),
 )
 
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}

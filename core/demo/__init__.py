@@ -99,8 +99,13 @@ def build_demo(
     members: int = 20000,
     seed: int = 42,
     today: dt.date | None = None,
+    *,
+    intake: bool = True,
 ) -> dict[str, int]:
     """Fill the empty demo tables with `members` members; returns the row count per table.
+
+    `intake=False` leaves out the current season's open applications (core.demo.history adds
+    them at the end of the years it builds).
 
     Same `members`, `seed` and `today` give identical rows (ids included). Raises
     ValueError when a table already has rows; nothing is written then.
@@ -146,7 +151,8 @@ def build_demo(
             del frame
         ids.finish()
         counts["applications"] = _season_registrations(con, cfg, on)
-        open_applications.build(con, cfg, on, seed)
+        if intake:
+            open_applications.build(con, cfg, on, seed)
         with db.registered(con, item_tax=billing_lines.tax_classes(on, cfg)):
             con.execute(
                 "UPDATE billing AS b SET tax_class = t.tax_class FROM item_tax t"

@@ -28,14 +28,17 @@ from core.imports import (
     qualifications,
 )
 from core.imports.base import (
+    MAX_PROBLEMS,
     SKIP,
     ImportResult,
     TableSpec,
     ensure_columns,
     problems,
+    read_bytes,
     read_csv,
     write,
 )
+from core.progress import Progress, quiet
 from core.store import audit
 
 CLI_ACTOR = "cli:import"  # who imports from the command line
@@ -61,6 +64,35 @@ def import_file(
     return import_frame(con, table, frame, file=str(path), encoding=encoding, actor=actor)
 
 
+def import_bytes(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    raw: bytes,
+    *,
+    file: str,
+    actor: str,
+    limit: int = MAX_PROBLEMS,
+    progress: Progress = quiet,
+) -> ImportResult:
+    """Import an uploaded CSV's bytes exactly as `import_file` imports a file (the app's
+    データ取込); `file` names it in messages, `limit` is how many problems are listed, and
+    `progress` is told each step done (core.progress)."""
+    spec = _spec(table)
+    frame, encoding = read_bytes(raw, file, spec.required)
+    progress(1 / 3, "読み込みました。検査しています")
+    return import_frame(
+        con, table, frame, file=file, encoding=encoding, actor=actor, limit=limit,
+        progress=progress,
+    )  # fmt: skip
+
+
+def preview_bytes(raw: bytes, *, file: str, rows: int = 10) -> tuple[pl.DataFrame, str]:
+    """The first rows of an uploaded CSV as read for an import (every cell as text) and the
+    encoding detected; InputFileError when it cannot be read at all."""
+    frame, encoding = read_bytes(raw, file, ())
+    return frame.head(rows), encoding
+
+
 def import_frame(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -69,11 +101,14 @@ def import_frame(
     file: str,
     actor: str,
     encoding: str = "",
+    limit: int = MAX_PROBLEMS,
+    progress: Progress = quiet,
 ) -> ImportResult:
     """Check and write rows given as text columns (plus LINE), as an import of `file` does;
     forms use it with one row so the app accepts exactly what a file would."""
     spec = _spec(table)
-    frame, duplicates = check_frame(con, table, frame, file=file)
+    frame, duplicates = check_frame(con, table, frame, file=file, limit=limit)
+    progress(2 / 3, "検査に合格しました。書き込んでいます")
     batch_id = audit.new_batch_id()
     finished = spec.finish(frame)
     notes: list[str] = []
@@ -104,13 +139,19 @@ def import_frame(
             f"{file}: another process changed the same rows at the same time; nothing was"
             " written. Run the import again."
         ) from exc
+    progress(1.0, "書き込みました")
     if spec.report is not None:
         notes = spec.report(frame, file) + notes
     return ImportResult(table, file, finished.height, encoding, batch_id, duplicates, tuple(notes))
 
 
 def check_frame(
-    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, file: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pl.DataFrame,
+    *,
+    file: str,
+    limit: int = MAX_PROBLEMS,
 ) -> tuple[pl.DataFrame, tuple[str, ...]]:
     """The rows cleaned and checked, nothing written: (the rows to write, keys seen before).
     InputFileError names each broken rule by file, line and column."""
@@ -122,7 +163,7 @@ def check_frame(
     if SKIP in frame.columns:  # seen before: reported, neither checked nor written again
         duplicates = tuple(frame.filter(pl.col(SKIP))[spec.key].to_list())
         frame = frame.filter(~pl.col(SKIP))
-    found, total = problems(frame, checks, file)
+    found, total = problems(frame, checks, file, limit)
     if found:
         raise InputFileError(found, total)
     return frame, duplicates
@@ -135,4 +176,12 @@ def _spec(table: str) -> TableSpec:
     return spec
 
 
-__all__ = ["SPECS", "ImportResult", "check_frame", "import_file", "import_frame"]
+__all__ = [
+    "SPECS",
+    "ImportResult",
+    "check_frame",
+    "import_bytes",
+    "import_file",
+    "import_frame",
+    "preview_bytes",
+]

@@ -181,6 +181,11 @@ def read_csv(path: Path, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputFileError([FileProblem(file, 0, "-", f"読めません: {exc.strerror}")]) from None
+    return read_bytes(raw, file, required)
+
+
+def read_bytes(raw: bytes, file: str, required: tuple[str, ...]) -> tuple[pl.DataFrame, str]:
+    """`read_csv` for a file's bytes (an upload), named `file` in messages."""
     content, encoding = decode(raw, file)
     if not content.strip():
         raise InputFileError([FileProblem(file, 1, "-", "ファイルが空です")])
@@ -217,8 +222,10 @@ def ensure_columns(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFram
     return frame.with_columns(absent) if absent else frame
 
 
-def problems(frame: pl.DataFrame, checks: list[Check], file: str) -> tuple[list[FileProblem], int]:
-    """The first MAX_PROBLEMS broken rules in line order, and how many there are in all."""
+def problems(
+    frame: pl.DataFrame, checks: list[Check], file: str, limit: int = MAX_PROBLEMS
+) -> tuple[list[FileProblem], int]:
+    """The first `limit` broken rules in line order, and how many there are in all."""
     parts = []
     for check in checks:
         message = pl.lit(check.message) if isinstance(check.message, str) else check.message
@@ -230,7 +237,7 @@ def problems(frame: pl.DataFrame, checks: list[Check], file: str) -> tuple[list[
     if not parts:
         return [], 0
     found = pl.concat(parts).collect()
-    first = found.sort(LINE, maintain_order=True).head(MAX_PROBLEMS)
+    first = found.sort(LINE, maintain_order=True).head(limit)
     return [FileProblem(file, line, col, msg) for line, col, msg in first.iter_rows()], found.height
 
 

@@ -26,6 +26,7 @@ from core.billing import lines as billing_lines
 from core.errors import ConflictError
 from core.members.records import ERASED_FIELDS
 from core.progress import Progress, quiet, within
+from core.renewals import history
 from core.schemes.base import Reader
 from core.store import audit, db, queries
 
@@ -157,9 +158,8 @@ def run(
         _scheme(code)  # ValueError names an unknown scheme
     con.execute("BEGIN TRANSACTION")
     try:
-        decided = decisions(
-            requirements(con, as_of, schemes=schemes, progress=within(progress, 0, 0.6))
-        )
+        rows = requirements(con, as_of, schemes=schemes, progress=within(progress, 0, 0.6))
+        decided = decisions(rows)
         counts = count_outcomes(decided, schemes)
         if dry_run:
             con.execute("ROLLBACK")
@@ -167,6 +167,7 @@ def run(
         batch_id = audit.new_batch_id()
         changes = decided.filter(pl.col("decision") != "none") if decided.height else decided
         if changes.height:
+            history.record(con, rows, decided, as_of, batch_id)  # before personal data goes
             _apply(con, changes, as_of, actor, batch_id, config.current(), progress)
         progress(0.95, "実行を記録しています")
         row = con.execute(

@@ -116,9 +116,18 @@ def connect(
             delay = min(delay * 2, 1.0)
     try:
         con.execute("SET TimeZone = 'Asia/Tokyo'")
+        _opened(con)
         yield con
     finally:
         con.close()
+
+
+def _opened(con: duckdb.DuckDBPyConnection) -> None:
+    """What every newly opened database tells the process: the configuration edits made in
+    the app, which `core.config.current()` lays over the files."""
+    from core.config import edits
+
+    edits.refresh(con)
 
 
 @contextmanager

@@ -3,6 +3,7 @@ Parquet or Excel by extension; personal data masked for analysts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -104,13 +105,166 @@ def write_frame(frame: pl.DataFrame, out: Path) -> None:
         excel_ready(frame).write_excel(out, autofit=frame.height <= 10_000)
 
 
-def export_table(
-    con: duckdb.DuckDBPyConnection, table: str, out: Path, *, masked: bool = False
+# Which rows of a table a user of an organisation scope may export: those of members beneath
+# it (or, for tables without members, of organisations beneath it). `scoped_members` and
+# `scoped_orgs` are defined by `table_query`. Tables without members or organisations (courses)
+# are the same for every scope.
+SCOPE_FILTERS = {
+    "members": "q.org_code IN (SELECT org_code FROM scoped_orgs)",
+    "organizations": "q.org_code IN (SELECT org_code FROM scoped_orgs)",
+    "qualifications": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "activities": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "billing": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "payments": "q.member_no IN (SELECT member_no FROM scoped_members)"
+    " OR q.payer_org_code IN (SELECT org_code FROM scoped_orgs)",
+    "reconciliation": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "refunds": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "applications": "q.member_no IN (SELECT member_no FROM scoped_members)"
+    " OR q.proxy_org_code IN (SELECT org_code FROM scoped_orgs)",
+    "courses": "true",
+    "enrolments": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "audit_log": "q.member_no IN (SELECT member_no FROM scoped_members)",
+}
+BATCH_ROWS = 50_000
+
+
+def table_query(table: str, scope_prefix: str = "/") -> tuple[str, dict[str, object]]:
+    """The export query of `table` within an organisation scope (a path prefix; '/' = all)."""
+    if table not in QUERIES:
+        raise ValueError(f"cannot export {table}; choose one of {', '.join(QUERIES)}")
+    if scope_prefix == "/":
+        return QUERIES[table], {}
+    sql = (
+        "WITH scoped_orgs AS (SELECT org_code FROM organizations WHERE starts_with(path, $scope)),"
+        " scoped_members AS (SELECT member_no FROM members"
+        "  WHERE org_code IN (SELECT org_code FROM scoped_orgs))"
+        f" SELECT q.* FROM ({QUERIES[table]}) q WHERE {SCOPE_FILTERS[table]}"
+    )
+    return sql, {"scope": scope_prefix}
+
+
+def masking_for(table: str, masked: bool) -> str | None:
+    """How a table is masked for a role that may not see personal data (None: not at all)."""
+    if not masked or table == "organizations":
+        return None
+    return "history" if table == "audit_log" else "personal"
+
+
+def _masked(frame: pl.DataFrame, masking: str | None) -> pl.DataFrame:
+    if masking == "history":
+        return mask_history(frame)
+    if masking == "personal":
+        return mask_personal(frame)
+    return frame
+
+
+def count_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    """How many rows a query returns, without loading them."""
+    row = db.one(con, f"SELECT count(*) FROM ({sql})", params or None)
+    return int(row[0]) if row else 0
+
+
+def _batches(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, object],
+    masking: str | None,
+    headers: dict[str, str] | None,
+) -> Iterator[pl.DataFrame]:
+    con.complete()
+    reader = con.sql(sql, params=params or None).to_arrow_reader(BATCH_ROWS)
+    for batch in reader or ():
+        frame = _masked(pl.from_arrow(batch), masking)  # type: ignore[arg-type]
+        if headers:  # after masking, which knows the columns by their codes
+            frame = frame.rename({c: headers[c] for c in frame.columns if c in headers})
+        yield frame
+
+
+def stream(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: dict[str, object],
+    out: Path,
+    *,
+    masking: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> int:
-    """Export one table to a file; returns the row count."""
-    frame = table_frame(con, table, masked=masked)
-    write_frame(frame, out)
-    return frame.height
+    """Write a query's rows to a file batch by batch (memory stays flat whatever the size):
+    .csv (UTF-8 with BOM, formulas guarded), .parquet or .xlsx. A result too large for one
+    Excel sheet is refused before anything is read. `headers` renames columns for people.
+    Returns the rows written."""
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"{out}: the extension must be one of {', '.join(FORMATS)}")
+    total = 0
+    if suffix == ".xlsx":
+        total = count_rows(con, sql, params)
+        if total > EXCEL_MAX_ROWS:
+            raise ValueError(
+                f"{out}: {total:,} rows do not fit one Excel sheet ({EXCEL_MAX_ROWS:,});"
+                " export .csv or .parquet instead"
+            )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    batches = _batches(con, sql, params, masking, headers)
+    if suffix == ".csv":
+        return _csv(batches, out)
+    if suffix == ".parquet":
+        return _parquet(batches, out)
+    columns = con.sql(f"SELECT * FROM ({sql}) LIMIT 0", params=params or None).columns
+    header = [(headers or {}).get(c, c) for c in columns]
+    return _xlsx(batches, out, header, total)
+
+
+def _csv(batches: Iterator[pl.DataFrame], out: Path) -> int:
+    written = 0
+    with out.open("wb") as handle:
+        for frame in batches:
+            neutralised(frame).write_csv(
+                handle, include_header=written == 0, include_bom=written == 0
+            )
+            written += frame.height
+        if written == 0:  # no rows: the header alone (the query's columns)
+            return 0
+    return written
+
+
+def _parquet(batches: Iterator[pl.DataFrame], out: Path) -> int:
+    import pyarrow.parquet as pq
+
+    writer = None
+    written = 0
+    try:
+        for frame in batches:
+            table = frame.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema)
+            writer.write_table(table.cast(writer.schema))
+            written += frame.height
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pl.DataFrame().write_parquet(out)
+    return written
+
+
+def _xlsx(batches: Iterator[pl.DataFrame], out: Path, header: list[str], total: int) -> int:
+    from core.store import xlsx
+
+    return xlsx.write(out, header, (excel_ready(frame) for frame in batches), total)
+
+
+def export_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    out: Path,
+    *,
+    masked: bool = False,
+    scope_prefix: str = "/",
+) -> int:
+    """Export one table to a file, streamed; returns the row count."""
+    sql, params = table_query(table, scope_prefix)
+    return stream(con, sql, params, out, masking=masking_for(table, masked))
 
 
 def to_bytes(frame: pl.DataFrame, suffix: str, *, people: bool = False) -> bytes:

@@ -27,6 +27,8 @@ ALLOWED = frozenset(
      "ATM", "DEMO", "REG", "EXT", "TRF", "RET", "SUS", "INF", "NEW", "POS", "CMP", "EXM",
      "JP", "Pay", "easy",
      "yyyy", "mm", "dd"}  # the mask of an empty date field (st.date_input has no placeholder)
+    # file kinds and character sets as Excel's own save dialog names them (データ取込・出力)
+    | {"Parquet", "UTF", "BOM", "JIS"}
     # user names are data, shown to admins (ユーザー管理, the demo-password warning)
     | {part for u in DEMO_USERS for part in u[0].split("_")}
 )  # fmt: skip
