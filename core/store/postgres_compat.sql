@@ -43,3 +43,13 @@ CREATE OR REPLACE FUNCTION round(value double precision, digits integer) RETURNS
 CREATE OR REPLACE FUNCTION hash(value text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT hashtextextended(value, 0) & 9223372036854775807 $$;
+
+-- date_sub(part, start, end): DuckDB's count of whole parts between two dates (an age in years)
+CREATE OR REPLACE FUNCTION date_sub(part text, first_day timestamp, last_day timestamp)
+    RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE lower(part)
+        WHEN 'year' THEN date_part('year', age(last_day, first_day))::bigint
+        WHEN 'month' THEN (date_part('year', age(last_day, first_day)) * 12
+                           + date_part('month', age(last_day, first_day)))::bigint
+        WHEN 'day' THEN date_part('day', last_day - first_day)::bigint
+    END $$;
