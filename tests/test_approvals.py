@@ -369,6 +369,9 @@ def test_approving_many_is_all_or_nothing(sample):
         approvals.approve(sample, [(first, state(sample, first)[2]), (second, stale)],
                           role="admin", scope="*", actor="x", now=NOW)  # fmt: skip
     assert "何も承認していません" in str(caught.value)
+    ref = db.one(sample, "SELECT application_ref FROM applications WHERE application_id = ?",
+                 [second])[0]  # fmt: skip
+    assert f"（{ref}）" in str(caught.value)  # named as staff know it, not by an internal id
     assert state(sample, first)[1] == "SAJ-22-C001"
     assert db.one(sample, "SELECT count(*) FROM application_steps WHERE action = 'approved'") == (
         0,

@@ -6,6 +6,7 @@ import datetime as dt
 
 from streamlit.testing.v1 import AppTest
 
+from core.applications import approvals
 from core.applications.queue import QueueFilter
 from core.store import db
 from tests.test_approvals import SEASON, apply, approve_once, state
@@ -65,6 +66,37 @@ def test_approver_sees_their_level_and_approves_the_selection(sample_path):
                                             "approver")  # fmt: skip
         assert state(con, third) == seen[third]  # a club without a region: not theirs
         assert count(con, "billing") == 0  # the regional body's approval bills nothing
+
+
+def test_a_choice_stays_on_the_application_seen_when_another_approver_acts_first(sample_path):
+    """The grid selects by position: when another approver (another session or app process)
+    approves the chosen row first, the click is refused in words — it neither moves onto the
+    application that took its place nor vanishes with an emptied queue."""
+    with db.connect(sample_path) as con:
+        first = apply(con, member_no="A0000001", **SEASON)
+        second = apply(con, member_no="A0000002", **SEASON)
+        approve_once(con, first)
+        approve_once(con, second)
+    at = select_rows(open_page(logged_in("approver"), "approval_queue"), [0])
+    with db.connect(sample_path) as con:
+        ref = db.one(con, "SELECT application_ref FROM applications WHERE application_id = ?",
+                     [first])[0]  # fmt: skip
+        assert next(s.value for s in at.subheader) == f"申請 {ref}"
+        approvals.approve(con, [(first, state(con, first)[2])], role="admin", scope="*",
+                          actor="admin")  # fmt: skip
+        seen = state(con, second)
+    by_label(at.button, "選択した 1 件を承認").click()
+    at.run()
+    assert not at.exception
+    assert not at.success
+    [refusal] = [e.value for e in at.error]
+    assert "ほかの承認者が先に処理した" in refusal and ref in refusal
+    assert "何も承認していません" in refusal
+    with db.connect(sample_path) as con:
+        assert state(con, second) == seen  # not approved in the first one's place
+        assert state(con, first)[1] == "SAJ-22"  # the admin's one approval, not two
+    at.run()  # the queue read afresh: only the second is left to choose
+    assert set(at.dataframe[0].value["member_no"]) == {"A0000002"}
 
 
 def test_approver_sends_one_back_with_a_reason(sample_path):
@@ -166,8 +198,6 @@ def test_a_bad_member_number_is_named_on_the_form(sample_path):
 def test_a_sent_back_application_is_corrected_and_resubmitted(sample_path):
     with db.connect(sample_path) as con:
         app = apply(con, member_no="A0000001", **SEASON)
-        from core.applications import approvals
-
         approvals.send_back(con, app, state(con, app)[2], reason="duplicate", note="確認",
                             role="admin", scope="*", actor="pref")  # fmt: skip
         ref, version = db.one(

@@ -25,6 +25,7 @@ FLAG = "queue_flag"
 MIN_HOURS = "queue_min_hours"
 GRID = "queue_grid"
 GRID_ROUND = "queue_grid_round"  # a new grid (and no selection) after each action
+GRID_ROWS = "queue_grid_rows"  # (grid key, the rows it showed) while rows are selected in it
 APPROVE = "queue_approve"
 REASON = "queue_send_back_reason"
 NOTE = "queue_send_back_note"
@@ -78,6 +79,18 @@ filters = QueueFilter(
 
 with connection() as con:
     rows, counts = queue.queue(con, role=user.role, scope=user.scope, filters=filters)
+# a new grid (no stale row positions) for every filter and after every action
+grid_key = f"{GRID}_{st.session_state.get(GRID_ROUND, 0)}_{filters.token()}"
+# A grid's selection is by position: while rows are selected in it, it keeps the rows they
+# were picked from. Another approver's work (in this process or another) can then neither
+# move a choice onto a different application nor swallow the click: approve() refuses the
+# version this approver saw, in words, and the grid is read afresh.
+selected = st.session_state.get(grid_key, {}).get("selection", {}).get("rows")
+kept = st.session_state.get(GRID_ROWS)
+if selected and kept is not None and kept[0] == grid_key:
+    rows = kept[1]
+else:
+    st.session_state[GRID_ROWS] = (grid_key, rows)
 
 metrics = st.columns(4)
 metrics[0].metric("承認待ち", f"{counts['total']:,} 件")
@@ -122,8 +135,6 @@ shown = rows.select(
     pl.Series("checks", [checks(r) for r in rows.iter_rows(named=True)]),
 )
 WORDS = {"kind": vocabulary.APPLICATION_KINDS}
-# a new grid (no stale row positions) for every filter and after every action
-grid_key = f"{GRID}_{st.session_state.get(GRID_ROUND, 0)}_{filters.token()}"
 event = table(
     shown,
     words=WORDS,

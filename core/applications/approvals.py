@@ -63,11 +63,12 @@ def approve(
             with db.registered(con, approval_selection=chosen):
                 stale = con.execute(
                     f"""
-                    SELECT coalesce(a.application_ref, s.application_id::VARCHAR)
+                    SELECT coalesce(named.application_ref, s.application_id::VARCHAR)
                     FROM approval_selection s
                     LEFT JOIN applications a
                       ON a.application_id = s.application_id AND a.status = 'pending'
                      AND a.version = s.version AND {where}
+                    LEFT JOIN applications named ON named.application_id = s.application_id
                     WHERE a.application_id IS NULL
                     ORDER BY 1 LIMIT 5
                     """,

@@ -46,6 +46,63 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class App:
+    """`streamlit run app.py` on a free loopback port over `database` (a DuckDB file or a
+    PostgreSQL URL); its output goes to `log`. Started at once: `wait()` until it answers."""
+
+    def __init__(self, database: str | Path, log: Path) -> None:
+        self.log_path = log
+        self.log = log.open("wb")
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            db.DB_ENV: str(database),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait(self) -> str:
+        """Its address, once its health check answers."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return self.url
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit did not start: " + self.log_path.read_text())
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The app on a small demo database, served on 127.0.0.1; stopped after the module."""
@@ -54,50 +111,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         migrations.migrate(con)
         build_demo(con, members=3000, seed=42, today=dt.date.today())
         users.ensure_demo_users(con)
-    port = free_port()
-    log = (path.parent / "streamlit.log").open("wb")
-    env = {**os.environ, db.DB_ENV: str(path), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(
-            "streamlit did not start: " + (path.parent / "streamlit.log").read_text()
-        )
-    yield url, path
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    log.close()
+    app = App(path, path.parent / "streamlit.log")
+    yield app.wait(), path
+    app.stop()
 
 
 @pytest.fixture(scope="module")
