@@ -16,10 +16,13 @@ from core.documents import invoices
 from core.errors import InputFileError
 from core.store import db
 
+from .course_helpers import add_people
+
 DAY = dt.date(2021, 7, 10)
 
 
 def load(con, tmp_path: Path, enrolments: str) -> None:
+    add_people(con)  # the teachers who reserve
     (tmp_path / "courses.csv").write_text(
         "course_code,scheme,title,held_on,hours,domain,capacity,materials_fee\n"
         "C1,teacher,教育の最新事情,2021-08-02,6,mandatory,40,500\n"
@@ -47,7 +50,7 @@ def lines(con) -> list[tuple]:
 
 def test_a_reservation_is_billed_by_the_hour_plus_materials_once_its_form_arrives(sample, tmp_path):
     load(
-        sample, tmp_path, "A0000001,C1,2021-06-01 06:00,2021-06-08\nA0000001,C2,2021-06-01 06:05,\n"
+        sample, tmp_path, "T0000001,C1,2021-06-01 06:00,2021-06-08\nT0000001,C2,2021-06-01 06:05,\n"
     )
     assert bill(sample) == {"teacher_course": 1, "teacher_materials": 1}
     assert lines(sample) == [
@@ -72,9 +75,9 @@ def test_a_form_arriving_after_the_run_date_or_a_cancelled_reservation_is_not_bi
     load(
         sample,
         tmp_path,
-        "A0000001,C1,2021-06-01 06:00,2021-07-11\nA0000002,C3,2021-06-01 06:00,2021-06-05\n",
+        "T0000001,C1,2021-06-01 06:00,2021-07-11\nT0000002,C3,2021-06-01 06:00,2021-06-05\n",
     )
-    sample.execute("UPDATE enrolments SET status = 'cancelled' WHERE member_no = 'A0000002'")
+    sample.execute("UPDATE enrolments SET status = 'cancelled' WHERE member_no = 'T0000002'")
     assert bill(sample, DAY) == {}
     assert bill(sample, DAY + dt.timedelta(days=1)) == {"teacher_course": 1, "teacher_materials": 1}
 
@@ -83,13 +86,13 @@ def test_one_invoice_per_submission_date(sample, tmp_path):
     load(
         sample,
         tmp_path,
-        "A0000001,C1,2021-06-01 06:00,2021-06-08\n"
-        "A0000001,C2,2021-06-01 06:01,2021-06-08\n"
-        "A0000001,C3,2021-06-02 06:00,2021-06-15\n",
+        "T0000001,C1,2021-06-01 06:00,2021-06-08\n"
+        "T0000001,C2,2021-06-01 06:01,2021-06-08\n"
+        "T0000001,C3,2021-06-02 06:00,2021-06-15\n",
     )
     bill(sample, dt.date(2021, 6, 30))
-    first = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 8))
-    second = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 15))
+    first = invoices.issue(sample, "T0000001", "invoice", issued_on=dt.date(2021, 6, 8))
+    second = invoices.issue(sample, "T0000001", "invoice", issued_on=dt.date(2021, 6, 15))
     assert (first.lines, second.lines) == (3, 1)
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=first.pdf, capture_output=True, check=True
@@ -102,9 +105,9 @@ def test_one_invoice_per_submission_date(sample, tmp_path):
     ("row", "column", "message"),
     [
         ("A9999999,C1,2021-06-01 06:00,", "member_no", "会員番号が見つかりません"),
-        ("A0000001,C9,2021-06-01 06:00,", "course_code", "講習コードが見つかりません"),
-        ("A0000001,C1,2021-06-10 06:00,2021-06-08", "form_received_on", "予約より前"),
-        ("A0000001,C1,6月1日,", "reserved_at", "日時"),
+        ("T0000001,C9,2021-06-01 06:00,", "course_code", "講習コードが見つかりません"),
+        ("T0000001,C1,2021-06-10 06:00,2021-06-08", "form_received_on", "予約より前"),
+        ("T0000001,C1,6月1日,", "reserved_at", "日時"),
     ],
 )
 def test_bad_reservation_rows_name_line_and_column(sample, tmp_path, row, column, message):
@@ -117,7 +120,7 @@ def test_bad_reservation_rows_name_line_and_column(sample, tmp_path, row, column
 
 def test_cli_bill_courses(sample_path, tmp_path):
     with db.connect(sample_path) as con:
-        load(con, tmp_path, "A0000001,C2,2021-06-01 06:00,2021-06-08\n")
+        load(con, tmp_path, "T0000001,C2,2021-06-01 06:00,2021-06-08\n")
     result = CliRunner().invoke(
         cli, ["bill-courses", "--date", "2021-07-10", "--db", str(sample_path)]
     )
