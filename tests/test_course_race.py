@@ -119,7 +119,7 @@ def test_a_cancellation_an_import_a_capacity_rise_and_reservations_at_once_lose_
         lambda c: imports.import_file(c, "enrolments", path, actor="cron"),
         lambda c: add_course(
             c, "K1", held_on=SOON.isoformat(), recruit_from=None, recruit_until=None, capacity=5
-        ),  # fmt: skip
+        ),
         lambda c: enrolment.reserve(c, T[13], "K1", actor="clerk-c"),
         lambda c: enrolment.reserve(c, T[14], "K1", actor="clerk-d"),
     ]
@@ -161,7 +161,7 @@ def test_processes_reserving_at_once_wait_for_the_file_and_fill_exactly_the_seat
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-        )  # fmt: skip
+        )
         for member in members
     ]
     outputs = [p.communicate(timeout=120) for p in processes]
