@@ -340,6 +340,9 @@ COURSE_EVENTS = {
     "transferred": "振替",
     "completed": "修了",
     "refunded": "受講料の返還",
+    "course_insert": "講習の登録",
+    "course_update": "講習の変更",
+    "course_not_open": "講習の不開講",
 }
 # why a reservation is refused (core/sql/courses/refusals.sql `refusal`)
 REFUSALS = {

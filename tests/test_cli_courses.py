@@ -11,15 +11,14 @@ from click.testing import CliRunner
 from core.cli import cli
 from core.store import db
 
-from .course_helpers import T, add_course, add_people
+from .course_helpers import T, add_course
 
 
 @pytest.fixture
-def path(sample_path):
-    with db.connect(sample_path) as con:
-        add_people(con)
+def path(people_path):
+    with db.connect(people_path) as con:
         add_course(con, "K1", capacity=1)
-    return sample_path
+    return people_path
 
 
 def run(path, *args: str):

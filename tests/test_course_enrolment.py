@@ -11,15 +11,13 @@ from core.courses import catalogue, enrolment, roster
 from core.courses.enrolment import EnrolmentRefused
 from core.errors import InputFileError
 
-from .course_helpers import J, S, T, add_course, add_people, at, clock
+from .course_helpers import J, S, T, add_course, at, clock
 
 
-@pytest.fixture
-def people(sample, monkeypatch):
-    """The sample with teachers and coaches, the clock at 2021-05-01 06:00."""
-    add_people(sample)
+@pytest.fixture(autouse=True)
+def _clock(monkeypatch):
+    """The clock at 2021-05-01 06:00."""
     clock(monkeypatch)
-    return sample
 
 
 def reserve(con, member, code, when):

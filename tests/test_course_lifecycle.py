@@ -13,15 +13,9 @@ from core.billing import course_fees, payments
 from core.courses import catalogue, changes, daily, enrolment, roster, transfers
 from core.errors import InputFileError
 
-from .course_helpers import T, add_course, add_people, at, clock
+from .course_helpers import T, add_course, at, clock
 
 D = dt.date
-
-
-@pytest.fixture
-def people(sample, monkeypatch):
-    add_people(sample)
-    return sample
 
 
 @pytest.fixture

@@ -17,18 +17,17 @@ from core import imports
 from core.courses import catalogue, changes, enrolment, roster, seats
 from core.store import db
 
-from .course_helpers import T, add_course, add_people
+from .course_helpers import T, add_course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOON = dt.date.today() + dt.timedelta(days=60)
 
 
 @pytest.fixture
-def shared(sample_path):
-    """The sample's file with teachers and course K1 (3 seats, held in 60 days, no periods),
-    open in this process; the connection the threads take cursors from."""
-    with db.connect(sample_path) as con:
-        add_people(con)
+def shared(people_path):
+    """The course tests' file with course K1 (3 seats, held in 60 days, no periods), open in
+    this process; the connection the threads take cursors from."""
+    with db.connect(people_path) as con:
         add_course(con, "K1", held_on=SOON.isoformat(), recruit_from=None, recruit_until=None)
         yield con
 
@@ -138,9 +137,9 @@ def test_a_cancellation_an_import_a_capacity_rise_and_reservations_at_once_lose_
     assert promoted == seated_later and promoted[0] >= 2  # each promotion recorded once
 
 
-def test_processes_reserving_at_once_wait_for_the_file_and_fill_exactly_the_seats(sample_path):
+def test_processes_reserving_at_once_wait_for_the_file_and_fill_exactly_the_seats(people_path):
+    sample_path = people_path
     with db.connect(sample_path) as con:
-        add_people(con)
         add_course(con, "K1", held_on=SOON.isoformat(), recruit_from=None, recruit_until=None)
     members = [T[i] for i in range(1, 6)]
     processes = [

@@ -14,20 +14,19 @@ from core.documents import courses as course_documents
 from core.errors import InputFileError
 from core.renewals import explain
 
-from .course_helpers import J, S, T, add_course, add_people, at, clock
+from .course_helpers import J, S, T, add_course, at, clock
 
 D = dt.date
 
 
 @pytest.fixture
-def held(sample, monkeypatch):
+def held(people, monkeypatch):
     """Teacher course K1 (held 2021-08-02, 6 hours, mandatory) with T[1]…T[3] seated."""
-    add_people(sample)
     clock(monkeypatch)
-    add_course(sample, "K1", capacity=5, title="教育の最新事情")
+    add_course(people, "K1", capacity=5, title="教育の最新事情")
     for i in (1, 2, 3):
-        enrolment.reserve(sample, T[i], "K1", actor="test", at=at(f"2021-05-01 06:0{i}"))
-    return sample
+        enrolment.reserve(people, T[i], "K1", actor="test", at=at(f"2021-05-01 06:0{i}"))
+    return people
 
 
 def record(con, *rows):
@@ -168,8 +167,8 @@ def test_teacher_completions_feed_the_hours_of_the_renewal_explanation(held):
     assert (actual["mandatory_hours"], actual["total_hours"]) == (6, 6)
 
 
-def test_a_jptec_renewal_course_completion_renews_the_provider(sample, monkeypatch):
-    add_people(sample)
+def test_a_jptec_renewal_course_completion_renews_the_provider(people, monkeypatch):
+    sample = people
     clock(monkeypatch, "2026-10-01 10:00")
     today = dt.date.today()
     sample.execute(
@@ -190,8 +189,8 @@ def test_a_jptec_renewal_course_completion_renews_the_provider(sample, monkeypat
     assert provider["decision"] == "extend"
 
 
-def test_a_jspo_training_completes_by_attendance_and_counts_for_its_licence(sample, monkeypatch):
-    add_people(sample)
+def test_a_jspo_training_completes_by_attendance_and_counts_for_its_licence(people, monkeypatch):
+    sample = people
     clock(monkeypatch, "2026-10-01 10:00")
     today = dt.date.today()
     sample.execute(

@@ -111,7 +111,8 @@ def admit(
                 WHERE status = 'reserved' AND course_code IN (SELECT course_code FROM ok)
                 GROUP BY course_code
             )
-            SELECT ok.*, nextval('enrolment_id_seq') AS enrolment_id, NULL::VARCHAR AS old_status,
+            SELECT ok.*, NULL::VARCHAR AS old_status,
+                   row_number() OVER (ORDER BY ok.reserved_at, ok.line) AS n,
                    CASE WHEN ok.capacity IS NULL
                              OR coalesce(s.seated, 0) + row_number() OVER (
                                     PARTITION BY ok.course_code ORDER BY ok.reserved_at, ok.line)
@@ -120,6 +121,18 @@ def admit(
             FROM ok LEFT JOIN seated s USING (course_code)
             """
         )
+    # ids from the sequence, handed out in the order the requests were received (a sequence
+    # is not transactional: another writer may take numbers in between, so they are sorted)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE admitted AS
+        WITH ids AS (
+            SELECT row_number() OVER (ORDER BY id) AS n, id
+            FROM (SELECT nextval('enrolment_id_seq') AS id FROM admitted)
+        )
+        SELECT a.* EXCLUDE (n), ids.id AS enrolment_id FROM admitted a JOIN ids USING (n)
+        """
+    )
     refused = pl.concat(
         [
             checked.filter(pl.col("refusal").is_not_null()).select(

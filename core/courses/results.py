@@ -185,12 +185,22 @@ def sync(
             SELECT r.*, p.activity, p.with_hours, p.with_domain, p.with_course_name,
                    p.with_qualification, p.with_score, p.with_minutes_late,
                    last_day(r.last_day + to_months(p.certificate_due_months)) AS certificate_due,
-                   nextval('activity_id_seq') AS activity_id, NULL::VARCHAR AS old_status
+                   row_number() OVER (ORDER BY r.enrolment_id) AS n, NULL::VARCHAR AS old_status
             FROM course_results r JOIN course_policies p ON p.scheme = r.scheme
             WHERE r.outcome = 'completed'
               AND r.enrolment_id NOT IN (SELECT enrolment_id FROM course_completions)
             """
         )
+    con.execute(  # activity ids in the reservations' order (sorted: a sequence may skip)
+        """
+        CREATE OR REPLACE TEMP TABLE completing AS
+        WITH ids AS (
+            SELECT row_number() OVER (ORDER BY id) AS n, id
+            FROM (SELECT nextval('activity_id_seq') AS id FROM completing)
+        )
+        SELECT c.* EXCLUDE (n), ids.id AS activity_id FROM completing c JOIN ids USING (n)
+        """
+    )
     con.execute(
         """
         INSERT INTO activities (activity_id, member_no, scheme, kind, date, qualification, hours,

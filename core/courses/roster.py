@@ -79,3 +79,24 @@ def overdue_certificates(con: duckdb.DuckDBPyConnection, today: dt.date) -> pl.D
         """,
         {"today": today},
     )
+
+
+def history(con: duckdb.DuckDBPyConnection, code: str, limit: int = 500) -> pl.DataFrame:
+    """What happened on a course, newest first: its reservations' events and its own edits."""
+    return db.frame(
+        con,
+        """
+        SELECT happened_at, event, member_no, detail FROM (
+            SELECT happened_at, event, member_no, detail, event_id AS n
+            FROM course_events WHERE course_code = $code
+            UNION ALL
+            SELECT changed_at, 'course_' || action, NULL,
+                   coalesce(field || ': ' || coalesce(old_value, '—') || ' → '
+                            || coalesce(new_value, '—'), '') || coalesce('（' || reason || '）', ''),
+                   audit_id
+            FROM audit_log WHERE table_name = 'courses' AND row_key = $code
+        )
+        ORDER BY happened_at DESC, n DESC LIMIT $limit
+        """,
+        {"code": code, "limit": limit},
+    )

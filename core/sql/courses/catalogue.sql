@@ -29,7 +29,7 @@ final AS (
     SELECT course_code, scheme, title, domain, qualification, hours, held_on, held_until,
            starts_at, ends_at, venue, lecturer, capacity, reserved, waitlisted,
            CASE WHEN capacity IS NOT NULL THEN greatest(capacity - reserved, 0) END AS free,
-           minimum, materials_fee, fee, recruit_from, recruit_until, extra_from, extra_until,
+           minimum, min_to_open, materials_fee, fee, recruit_from, recruit_until, extra_from, extra_until,
            notes, status,
            CASE
                WHEN status IN ('not_opened', 'cancelled') THEN status

@@ -1,0 +1,141 @@
+"""What the course pages share: the courses to choose from, and rows in the words staff read
+(codes through the vocabulary, Japanese headers, names masked for analysts)."""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from core import masking, vocabulary
+from core.config import Config
+from core.courses import catalogue
+from ui.data import connection
+
+LABELS = {
+    "course_code": "講習コード",
+    "title": "講習名",
+    "scheme": "制度",
+    "domain": "領域",
+    "qualification": "対象資格",
+    "hours": "時間",
+    "held_on": "開催日",
+    "held_until": "最終日",
+    "starts_at": "開始",
+    "ends_at": "終了",
+    "venue": "会場",
+    "lecturer": "講師",
+    "capacity": "定員",
+    "reserved": "予約",
+    "waitlisted": "キャンセル待ち",
+    "free": "空席",
+    "minimum": "開講最少人数",
+    "materials_fee": "教材費",
+    "fee": "受講料",
+    "recruit_from": "募集開始",
+    "recruit_until": "募集終了",
+    "extra_from": "追加募集開始",
+    "extra_until": "追加募集終了",
+    "notes": "持ち物・備考",
+    "phase": "状況",
+    "member_no": "会員番号",
+    "name": "氏名",
+    "kana": "フリガナ",
+    "organization": "所属",
+    "reserved_at": "予約受付日時",
+    "seated_at": "座席確定日時",
+    "waitlist_position": "待ち順位",
+    "stage": "状態",
+    "form_received_on": "申込書到着日",
+    "form_due_on": "申込書の期限",
+    "fee_due_on": "支払期限",
+    "attended": "出欠",
+    "minutes_late": "遅刻（分）",
+    "delay_certificate": "遅延証明書",
+    "score": "得点",
+    "exam_on": "試験日",
+    "exams": "受験回数",
+    "certificate_no": "修了証明書番号",
+    "certificate_due": "発行期限",
+    "certificate_issued_at": "発行日時",
+    "ended_on": "終了日",
+    "end_reason": "終了の理由",
+    "completed_on": "修了日",
+    "event": "出来事",
+    "happened_at": "日時",
+    "detail": "内容",
+}
+WORDS = {
+    "domain": vocabulary.COURSE_DOMAINS,
+    "phase": vocabulary.COURSE_PHASES,
+    "stage": vocabulary.ENROLMENT_STAGES,
+    "attended": vocabulary.ATTENDANCE,
+    "end_reason": vocabulary.END_REASONS,
+    "event": vocabulary.COURSE_EVENTS,
+}
+DATE_FORMAT = "YYYY年M月D日"
+
+
+def in_words(frame: pl.DataFrame, cfg: Config, *, masked: bool) -> pl.DataFrame:
+    """Codes as words (schemes by name, licences by label), names masked for analysts."""
+    shown = masking.mask_personal(frame) if masked else frame
+    replaced = [
+        pl.col(c).replace_strict(words, default=pl.col(c))
+        for c, words in WORDS.items()
+        if c in shown.columns
+    ]
+    if "scheme" in shown.columns:
+        replaced.append(pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String))
+    for money in ("fee", "materials_fee"):
+        if money in shown.columns:
+            replaced.append(
+                pl.when(pl.col(money).is_null())
+                .then(pl.lit("—"))
+                .otherwise(pl.col(money).map_elements(lambda n: f"{n:,}円", return_dtype=pl.String))
+                .alias(money)
+            )
+    if "delay_certificate" in shown.columns:
+        replaced.append(
+            pl.when(pl.col("delay_certificate"))
+            .then(pl.lit("あり"))
+            .otherwise(pl.lit(""))
+            .alias("delay_certificate")
+        )
+    return shown.with_columns(replaced) if replaced else shown
+
+
+def column_config(frame: pl.DataFrame) -> dict[str, object]:
+    """Japanese headers; dates as 2021年8月2日, times of day as 09:00."""
+    config: dict[str, object] = {}
+    for column, dtype in frame.schema.items():
+        label = LABELS.get(column, column)
+        if dtype == pl.Date:
+            config[column] = st.column_config.DateColumn(label, format=DATE_FORMAT)
+        elif isinstance(dtype, pl.Datetime):
+            config[column] = st.column_config.DatetimeColumn(label, format="YYYY年M月D日 HH:mm")
+        elif dtype == pl.Time:
+            config[column] = st.column_config.TimeColumn(label, format="HH:mm")
+        else:
+            config[column] = st.column_config.Column(label)
+    return config
+
+
+def table(frame: pl.DataFrame, **kwargs: object) -> object:
+    """st.dataframe with the course pages' headers and formats."""
+    return st.dataframe(frame, hide_index=True, column_config=column_config(frame), **kwargs)  # type: ignore[arg-type]
+
+
+def heading(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame with Japanese column names, for downloads."""
+    return frame.rename({c: LABELS[c] for c in frame.columns if c in LABELS})
+
+
+@st.cache_data(ttl=60)
+def course_choices(scheme_codes: tuple[str, ...] | None = None) -> dict[str, str]:
+    """Every course (code → 「2021年8月2日 講習名（コード）」), latest first."""
+    with connection() as con:
+        found = catalogue.listing(con, scheme_codes=scheme_codes)
+    found = found.sort("held_on", "course_code", descending=True)
+    return {
+        r["course_code"]: f"{r['held_on']:%Y年%-m月%-d日} {r['title']}（{r['course_code']}）"
+        for r in found.iter_rows(named=True)
+    }

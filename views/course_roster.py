@@ -1,0 +1,258 @@
+"""受講者名簿: one course's participants in reservation order with their status and the waitlist,
+attendance and exam scores (a grid or attendance.csv), completion certificates, the sign-in
+sheet, and the procedures staff carry out on reservations."""
+
+import datetime as dt
+import functools
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import streamlit as st
+
+from core import imports, vocabulary
+from core.courses import catalogue, results, roster
+from core.documents import courses as documents
+from core.errors import ConflictError, FileProblem, InputFileError
+from ui import course_actions
+from ui.auth import current_user
+from ui.courses import course_choices, heading, in_words, table
+from ui.data import connection, settings
+from ui.widgets import downloads, flash, show_flash
+
+COURSE = "roster_course"
+ENDED = "roster_show_ended"
+GRID = "roster_grid"
+UPLOAD = "roster_upload"
+PICK_CERT = "roster_certificate"
+SEATED = ("reserved", "form_received", "invoiced", "paid", "result_pending", "completed",
+          "absent", "failed")  # fmt: skip
+ATTENDED = {None: "", **vocabulary.ATTENDANCE}
+METHODS = vocabulary.EXAM_METHODS
+GRID_LABELS = {"member_no": "会員番号", "course_code": "講習", "attended": "出欠",
+               "minutes_late": "遅刻（分）", "score": "得点", "exam_on": "試験日", "method": "方法",
+               "delay_certificate": "遅延証明書"}  # fmt: skip
+
+
+def _sheet(course_code: str) -> bytes:
+    """The sign-in sheet, made when the button is clicked."""
+    with connection() as con:
+        return documents.sign_in_sheet(con, course_code)
+
+
+def _certificates(course_code: str, ids: list[int] | None) -> bytes:
+    """Completion certificates, made when the button is clicked."""
+    with connection() as con:
+        return documents.certificates(con, course_code, ids)
+
+
+def _report(problems: list[FileProblem]) -> None:
+    """The grid's problems by row (a file's line 2 is the grid's first row) and column."""
+    for problem in problems:
+        label = GRID_LABELS.get(problem.column, problem.column)
+        st.error(f"{problem.line - 1}行目・{label}: {problem.message}")
+
+
+user = current_user("course_roster")
+cfg = settings()
+st.title("受講者名簿")
+show_flash()
+choices = course_choices()
+if not choices:
+    st.info("講習がありません。講習一覧で講習を登録してください。")
+    st.stop()
+wanted = st.query_params.get("course")
+if wanted in choices and COURSE not in st.session_state:
+    st.session_state[COURSE] = wanted
+code = st.selectbox("講習", list(choices), format_func=choices.get, key=COURSE)
+st.query_params["course"] = code
+today = dt.date.today()
+with connection() as con:
+    course = catalogue.course(con, code)
+    people = roster.participants(con, [code], scope=user.scope)
+
+st.subheader(f"{course['title']}（{code}）")
+when = f"{course['held_on']:%Y年%-m月%-d日}"
+if course["held_until"] and course["held_until"] != course["held_on"]:
+    when += f"〜{course['held_until']:%-m月%-d日}"
+if course["starts_at"] and course["ends_at"]:
+    when += f" {course['starts_at']:%H:%M}〜{course['ends_at']:%H:%M}"
+facts = [cfg.scheme_name(course["scheme"]), when, f"{course['hours']}時間"]
+facts += [vocabulary.COURSE_DOMAINS.get(course["domain"] or "", "")]
+facts += [
+    f"会場 {course['venue']}" if course["venue"] else "",
+    f"講師 {course['lecturer']}" if course["lecturer"] else "",
+]
+st.caption("　".join(f for f in facts if f))
+if course["notes"]:
+    st.caption(f"持ち物・備考: {course['notes']}")
+figures = st.columns(6)
+figures[0].metric("定員", f"{course['capacity']:,} 人" if course["capacity"] else "—")
+figures[1].metric("予約（座席）", f"{course['reserved']:,} 人")
+figures[2].metric("キャンセル待ち", f"{course['waitlisted']:,} 人")
+figures[3].metric("空席", f"{course['free']:,} 席" if course["free"] is not None else "—")
+figures[4].metric("開講最少人数", f"{course['minimum']:,} 人" if course["minimum"] else "なし")
+figures[5].metric("状況", vocabulary.COURSE_PHASES[course["phase"]])
+if course["status"] != "scheduled":
+    st.warning(f"この講習は{vocabulary.COURSE_STATUSES[course['status']]}です。")
+elif course["minimum"] and course["reserved"] < course["minimum"] and course["phase"] != "held":
+    st.info(
+        f"予約が開講最少人数（{course['minimum']}人）に達していません。募集終了時に満たなければ不開講です。"
+    )
+
+names = ["受講者", "出欠・成績", "修了証明書", "履歴"] + (["手続き"] if user.may_correct else [])
+tabs = st.tabs(names)
+
+with tabs[0]:
+    show_ended = st.toggle("取消・削除・不開講も表示する", key=ENDED)
+    ended = ["cancelled", "deleted"] + ([] if course["status"] == "not_opened" else ["not_opened"])
+    listed = people if show_ended else people.filter(~pl.col("stage").is_in(ended))
+    columns = ["member_no", "name", "kana", "organization", "reserved_at", "waitlist_position",
+               "stage", "form_received_on", "form_due_on", "fee", "fee_due_on", "attended",
+               "minutes_late", "score", "ended_on", "end_reason"]  # fmt: skip
+    shown = in_words(listed.select(columns), cfg, masked=user.masked)
+    shown = shown.select(
+        [c for c in shown.columns if shown[c].null_count() < shown.height or c in columns[:7]]
+    )
+    if listed.is_empty():
+        st.info("予約はありません。")
+    else:
+        table(shown, key="roster_people")
+        downloads(heading(shown), f"roster_{code}", key="roster_download")
+    if not user.masked and course["reserved"]:
+        st.download_button("受講者名簿（出席簿）をPDFで印刷する", on_click="ignore",
+                           data=functools.partial(_sheet, code), mime="application/pdf",
+                           file_name=f"受講者名簿_{code}.pdf", key="roster_sheet")  # fmt: skip
+
+
+with tabs[1]:
+    seated = people.filter(pl.col("stage").is_in(SEATED))
+    if course["held_on"] > today:
+        st.info(f"出欠と成績は講習の実施日（{course['held_on']:%Y年%-m月%-d日}）から入力できます。")
+    elif seated.is_empty():
+        st.info("座席のある受講者はいません。")
+    elif user.masked or not user.may_correct:
+        table(in_words(seated.select("member_no", "name", "attended", "minutes_late", "score",
+                                     "exam_on", "stage"), cfg, masked=user.masked))  # fmt: skip
+    else:
+        exam = course["scheme"] and cfg.value(f"{course['scheme']}.exam.pass_score") > 0
+        st.caption(
+            "出欠・遅刻（分）・得点を入力して保存します。30分を超える遅刻は欠席として扱います。"
+            "追試験は、試験日を後の日付にして得点を入力します（同じ試験日なら訂正）。"
+            if exam
+            else "出欠・遅刻（分）を入力して保存します（この講習に修了認定試験はありません）。"
+        )
+        grid = seated.select(
+            "member_no", "name",
+            pl.col("attended").replace_strict(ATTENDED, default="").alias("attended"),
+            "minutes_late", "delay_certificate",
+            pl.col("score").cast(pl.Int64), "exam_on",
+            pl.lit(METHODS["written"]).alias("method"),
+            pl.col("stage").replace_strict(vocabulary.ENROLMENT_STAGES, default="").alias("stage"),
+        ).with_columns(pl.col("delay_certificate").fill_null(False))  # fmt: skip
+        edited = st.data_editor(
+            grid, hide_index=True, key=GRID, disabled=["member_no", "name", "stage"],
+            column_config={
+                "member_no": st.column_config.TextColumn("会員番号"),
+                "name": st.column_config.TextColumn("氏名"),
+                "attended": st.column_config.SelectboxColumn("出欠", options=list(vocabulary.ATTENDANCE.values())),
+                "minutes_late": st.column_config.NumberColumn("遅刻（分）", min_value=0, step=1),
+                "delay_certificate": st.column_config.CheckboxColumn("遅延証明書"),
+                "score": st.column_config.NumberColumn("得点", min_value=0, max_value=100, step=1,
+                                                       disabled=not exam),
+                "exam_on": st.column_config.DateColumn("試験日", format="YYYY年M月D日", disabled=not exam),
+                "method": st.column_config.SelectboxColumn("方法", options=list(METHODS.values()),
+                                                           disabled=not exam),
+                "stage": st.column_config.TextColumn("状態"),
+            },
+        )  # fmt: skip
+        if st.button("出欠・成績を保存", type="primary", key="roster_save"):
+            codes = {v: k for k, v in vocabulary.ATTENDANCE.items()}
+            methods = {v: k for k, v in METHODS.items()}
+            rows = [
+                {"member_no": r["member_no"], "course_code": code,
+                 "attended": codes.get(r["attended"]) or r["attended"] or None,
+                 "minutes_late": r["minutes_late"], "score": r["score"],
+                 "exam_on": r["exam_on"].isoformat() if r["exam_on"] else None,
+                 "method": methods.get(r["method"]) if r["score"] is not None else None,
+                 "delay_certificate": "yes" if r["delay_certificate"] else None}
+                for r in pl.DataFrame(edited).iter_rows(named=True)
+                if r["attended"] or r["score"] is not None or r["minutes_late"] is not None
+            ]  # fmt: skip
+            try:
+                with connection() as con:
+                    done = results.record_grid(con, rows, actor=user.username)
+            except InputFileError as exc:
+                _report(exc.problems)
+            except ConflictError as exc:
+                st.error(str(exc))
+            else:
+                flash(f"出欠・成績を保存しました（{done.rows}人）。")
+        with st.expander("CSVファイルで取り込む（attendance.csv）"):
+            st.caption("列: member_no, course_code, attended (present/absent), minutes_late, score, exam_on。"
+                       "UTF-8 または CP932。すべての行を取り込むか、1行も取り込まないかのどちらかです。")  # fmt: skip
+            uploaded = st.file_uploader("ファイル", type=["csv"], key=UPLOAD)
+            if uploaded is not None and st.button("取り込む", key="roster_import"):
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / uploaded.name
+                    path.write_bytes(uploaded.getvalue())
+                    try:
+                        with connection() as con:
+                            done = imports.import_file(con, "attendance", path, actor=user.username)
+                    except InputFileError as exc:
+                        for problem in exc.problems:
+                            st.error(
+                                f"{uploaded.name} {problem.line}行目・{problem.column}: {problem.message}"
+                            )
+                    else:
+                        flash(f"{uploaded.name} から {done.rows}行を取り込みました。")
+
+with tabs[2]:
+    completed = people.filter(pl.col("stage") == "completed")
+    if completed.is_empty():
+        st.info("修了した受講者はまだいません。")
+    else:
+        overdue = completed.filter(
+            pl.col("certificate_issued_at").is_null() & (pl.col("certificate_due") < today)
+        )
+        if overdue.height:
+            st.warning(
+                f"発行期限（講習の翌月末）を過ぎた未発行の修了証明書が {overdue.height}件あります。"
+            )
+        listed = completed.select("member_no", "name", "certificate_no", "score", "certificate_due",
+                                  "certificate_issued_at")  # fmt: skip
+        table(in_words(listed, cfg, masked=user.masked), key="roster_certificates")
+        if user.may_correct:
+            ids = dict(zip(completed["member_no"], completed["enrolment_id"], strict=True))
+            cols = st.columns(3)
+            cols[0].download_button("全員分をPDF（1ファイル）", on_click="ignore",
+                                    data=functools.partial(_certificates, code, None),
+                                    file_name=f"修了証明書_{code}.pdf", mime="application/pdf",
+                                    key="roster_cert_all")  # fmt: skip
+            one = cols[1].selectbox("受講者", list(ids), key=PICK_CERT)
+            cols[1].download_button("この受講者のPDF", on_click="ignore",
+                                    data=functools.partial(_certificates, code, [ids[one]]),
+                                    file_name=f"修了証明書_{code}_{one}.pdf", mime="application/pdf",
+                                    key="roster_cert_one")  # fmt: skip
+            waiting = completed.filter(pl.col("certificate_issued_at").is_null())
+            if cols[2].button(
+                f"未発行 {waiting.height}件を発行済みにする", disabled=waiting.is_empty()
+            ):
+                with connection() as con:
+                    n = results.issue_certificates(
+                        con, waiting["enrolment_id"].to_list(), actor=user.username
+                    )
+                flash(f"修了証明書 {n}件を発行済みとして記録しました。")
+
+
+with tabs[3]:
+    with connection() as con:
+        events = roster.history(con, code)
+    if events.is_empty():
+        st.info("履歴はありません。")
+    else:
+        table(in_words(events, cfg, masked=False), key="roster_history")
+
+if user.may_correct:
+    with tabs[4]:
+        course_actions.show(user, course, people)
