@@ -16,9 +16,8 @@ from core.courses import catalogue, changes, enrolment, transfers
 from core.courses.enrolment import EnrolmentRefused
 from core.errors import ConflictError
 from ui.auth import CurrentUser
-from ui.courses import course_choices
+from ui.courses import course_choices, course_days, notice
 from ui.data import connection
-from ui.widgets import flash
 
 ACTIVE = ("reserved", "waitlisted")
 
@@ -31,7 +30,7 @@ def show(user: CurrentUser, course: dict[str, Any], people: pl.DataFrame) -> Non
     with left, st.container(border=True):
         _reserve(user, code)
     with right, st.container(border=True):
-        _forms(user, today)
+        _forms(user, code, today)
     with st.container(border=True):
         _cancel(user, code, course, people, today)
     if course["status"] == "not_opened":
@@ -42,9 +41,10 @@ def show(user: CurrentUser, course: dict[str, Any], people: pl.DataFrame) -> Non
             _cancel_course(user, code, today)
 
 
-def _done(message: str) -> None:
+def _done(message: str, code: str) -> None:
     course_choices.clear()
-    flash(message)
+    course_days.clear()
+    notice(message, code)
 
 
 def _reserve(user: CurrentUser, code: str) -> None:
@@ -71,10 +71,10 @@ def _reserve(user: CurrentUser, code: str) -> None:
         if done.status == "reserved"
         else f"キャンセル待ち {done.position}番目です"
     )
-    _done(f"会員 {done.member_no} の予約を受け付けました（{where}）。")
+    _done(f"会員 {done.member_no} の予約を受け付けました（{where}）。", code)
 
 
-def _forms(user: CurrentUser, today: dt.date) -> None:
+def _forms(user: CurrentUser, code: str, today: dt.date) -> None:
     st.markdown("##### 受講申込書の受理（封筒ごと）")
     with st.form("roster_forms", clear_on_submit=True):
         member = st.text_input("会員番号（封筒の受講者ID）", key="roster_forms_member")
@@ -91,7 +91,7 @@ def _forms(user: CurrentUser, today: dt.date) -> None:
     except (ValueError, ConflictError) as exc:
         st.error(str(exc))
         return
-    _done(f"会員 {member.strip()} の受講申込書を受理しました（{'、'.join(codes)}）。")
+    _done(f"会員 {member.strip()} の受講申込書を受理しました（{'、'.join(codes)}）。", code)
 
 
 def _cancel(
@@ -130,7 +130,7 @@ def _cancel(
         return
     what = "取り消しました" if done.kind == "member" else "受講辞退として記録しました"
     moved = f" キャンセル待ちから繰上げ: {'、'.join(done.promoted)}" if done.promoted else ""
-    _done(f"会員 {member} の予約を{what}。{moved}")
+    _done(f"会員 {member} の予約を{what}。{moved}", code)
 
 
 def _transfer(user: CurrentUser, code: str, people: pl.DataFrame, today: dt.date) -> None:
@@ -170,7 +170,8 @@ def _transfer(user: CurrentUser, code: str, people: pl.DataFrame, today: dt.date
         return
     seated = moved.filter(pl.col("status") == "reserved").height
     _done(
-        f"{moved.height}人を {target} へ振替えました（座席 {seated}人、キャンセル待ち {moved.height - seated}人）。"
+        f"{moved.height}人を {target} へ振替えました（座席 {seated}人、キャンセル待ち {moved.height - seated}人）。",
+        code,
     )
 
 
@@ -195,5 +196,6 @@ def _cancel_course(user: CurrentUser, code: str, today: dt.date) -> None:
         st.error(str(exc))
         return
     _done(
-        f"講習 {code} を中止しました（予約 {ended.ended}件を取消、返還 {ended.lines_refunded}件）。"
+        f"講習 {code} を中止しました（予約 {ended.ended}件を取消、返還 {ended.lines_refunded}件）。",
+        code,
     )

@@ -100,7 +100,8 @@ def in_words(frame: pl.DataFrame, cfg: Config, *, masked: bool) -> pl.DataFrame:
             .otherwise(pl.lit(""))
             .alias("delay_certificate")
         )
-    return shown.with_columns(replaced) if replaced else shown
+    shown = shown.with_columns(replaced) if replaced else shown
+    return shown.with_columns(pl.col(pl.String).fill_null("—"))  # never "None" on a page
 
 
 def column_config(frame: pl.DataFrame) -> dict[str, object]:
@@ -121,12 +122,30 @@ def column_config(frame: pl.DataFrame) -> dict[str, object]:
 
 def table(frame: pl.DataFrame, **kwargs: object) -> object:
     """st.dataframe with the course pages' headers and formats."""
-    return st.dataframe(frame, hide_index=True, column_config=column_config(frame), **kwargs)  # type: ignore[arg-type]
+    return st.dataframe(frame, hide_index=True, column_config=column_config(frame),  # type: ignore[arg-type]
+                        placeholder="—", **kwargs)  # fmt: skip
 
 
 def heading(frame: pl.DataFrame) -> pl.DataFrame:
     """A frame with Japanese column names, for downloads."""
     return frame.rename({c: LABELS[c] for c in frame.columns if c in LABELS})
+
+
+def nearest(choices: dict[str, str], days: dict[str, object]) -> int:
+    """The index of the course held nearest to today (the one staff most likely want)."""
+    import datetime as dt
+
+    today = dt.date.today()
+    gaps = [abs((days[c] - today).days) if isinstance(days.get(c), dt.date) else 10**6  # type: ignore[operator]
+            for c in choices]  # fmt: skip
+    return gaps.index(min(gaps)) if gaps else 0
+
+
+@st.cache_data(ttl=60)
+def course_days() -> dict[str, object]:
+    """Each course's first day."""
+    with connection() as con:
+        return dict(con.execute("SELECT course_code, held_on FROM courses").fetchall())
 
 
 @st.cache_data(ttl=60)
@@ -139,3 +158,22 @@ def course_choices(scheme_codes: tuple[str, ...] | None = None) -> dict[str, str
         r["course_code"]: f"{r['held_on']:%Y年%-m月%-d日} {r['title']}（{r['course_code']}）"
         for r in found.iter_rows(named=True)
     }
+
+
+NOTICE = "course_notice"
+
+
+def notice(message: str, course_code: str) -> None:
+    """Keep a success message for the course's page and rerun: it stays until the next action or
+    another course (a flash shown once could be lost to the rerun a tab or grid sends)."""
+    st.session_state[NOTICE] = (course_code, message)
+    st.rerun()
+
+
+def show_notice(course_code: str) -> None:
+    """The message an action on this course left, if any."""
+    kept = st.session_state.get(NOTICE)
+    if kept and kept[0] == course_code:
+        st.success(kept[1])
+    elif kept:
+        st.session_state.pop(NOTICE, None)

@@ -10,7 +10,7 @@ from core import vocabulary
 from core.courses import catalogue, policy, roster
 from core.errors import InputFileError
 from ui.auth import current_user
-from ui.courses import course_choices, heading, in_words, table
+from ui.courses import course_choices, course_days, heading, in_words, table
 from ui.data import connection, settings
 from ui.widgets import downloads, flash, show_flash
 
@@ -31,10 +31,15 @@ today = dt.date.today()
 codes = policy.course_schemes()
 
 with st.container(border=True):
-    top = st.columns([2, 2, 1, 1, 2])
-    chosen = top[0].multiselect("制度", codes, format_func=cfg.scheme_name, key=SCHEMES)
+    top = st.columns([2, 2, 1.3, 1.3, 2])
+    chosen = top[0].multiselect("制度", codes, format_func=cfg.scheme_name, key=SCHEMES,
+                                placeholder="すべての制度")  # fmt: skip
     phases = top[1].multiselect(
-        "状況", list(vocabulary.COURSE_PHASES), format_func=vocabulary.COURSE_PHASES.get, key=PHASES
+        "状況",
+        list(vocabulary.COURSE_PHASES),
+        format_func=vocabulary.COURSE_PHASES.get,
+        key=PHASES,
+        placeholder="すべての状況",
     )
     since = top[2].date_input("開催日（から）", today - dt.timedelta(days=90), key=FROM)
     until = top[3].date_input("開催日（まで）", today + dt.timedelta(days=365), key=TO)
@@ -172,4 +177,5 @@ if saved:
         st.error(str(exc))
     else:
         course_choices.clear()
+        course_days.clear()
         flash(f"講習 {values['course_code']} を{'変更' if editing else '登録'}しました。")

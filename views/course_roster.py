@@ -16,11 +16,21 @@ from core.documents import courses as documents
 from core.errors import ConflictError, FileProblem, InputFileError
 from ui import course_actions
 from ui.auth import current_user
-from ui.courses import course_choices, heading, in_words, table
+from ui.courses import (
+    course_choices,
+    course_days,
+    heading,
+    in_words,
+    nearest,
+    notice,
+    show_notice,
+    table,
+)
 from ui.data import connection, settings
-from ui.widgets import downloads, flash, show_flash
+from ui.widgets import downloads, show_flash
 
 COURSE = "roster_course"
+TAB = "roster_tab"
 ENDED = "roster_show_ended"
 GRID = "roster_grid"
 UPLOAD = "roster_upload"
@@ -46,6 +56,12 @@ def _certificates(course_code: str, ids: list[int] | None) -> bytes:
         return documents.certificates(con, course_code, ids)
 
 
+def _whole(value: object) -> object:
+    """A grid's number as typed: 80.0 is 80 (the editor hands back floats); else unchanged,
+    so the rules name what is not a whole number."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _report(problems: list[FileProblem]) -> None:
     """The grid's problems by row (a file's line 2 is the grid's first row) and column."""
     for problem in problems:
@@ -64,13 +80,18 @@ if not choices:
 wanted = st.query_params.get("course")
 if wanted in choices and COURSE not in st.session_state:
     st.session_state[COURSE] = wanted
-code = st.selectbox("講習", list(choices), format_func=choices.get, key=COURSE)
+if COURSE not in st.session_state:
+    st.session_state[COURSE] = list(choices)[nearest(choices, course_days())]
+code = st.selectbox(
+    "講習（名前・コードで絞り込めます）", list(choices), format_func=choices.get, key=COURSE
+)
 st.query_params["course"] = code
 today = dt.date.today()
 with connection() as con:
     course = catalogue.course(con, code)
     people = roster.participants(con, [code], scope=user.scope)
 
+show_notice(code)
 st.subheader(f"{course['title']}（{code}）")
 when = f"{course['held_on']:%Y年%-m月%-d日}"
 if course["held_until"] and course["held_until"] != course["held_on"]:
@@ -101,7 +122,7 @@ elif course["minimum"] and course["reserved"] < course["minimum"] and course["ph
     )
 
 names = ["受講者", "出欠・成績", "修了証明書", "履歴"] + (["手続き"] if user.may_correct else [])
-tabs = st.tabs(names)
+tabs = st.tabs(names, key=TAB, on_change="rerun")  # the tab stays open after a save
 
 with tabs[0]:
     show_ended = st.toggle("取消・削除・不開講も表示する", key=ENDED)
@@ -151,7 +172,7 @@ with tabs[1]:
             pl.col("stage").replace_strict(vocabulary.ENROLMENT_STAGES, default="").alias("stage"),
         ).with_columns(pl.col("delay_certificate").fill_null(False))  # fmt: skip
         edited = st.data_editor(
-            grid, hide_index=True, key=GRID, disabled=["member_no", "name", "stage"],
+            grid, hide_index=True, key=GRID, disabled=["member_no", "name", "stage"], placeholder="",
             column_config={
                 "member_no": st.column_config.TextColumn("会員番号"),
                 "name": st.column_config.TextColumn("氏名"),
@@ -172,13 +193,16 @@ with tabs[1]:
             rows = [
                 {"member_no": r["member_no"], "course_code": code,
                  "attended": codes.get(r["attended"]) or r["attended"] or None,
-                 "minutes_late": r["minutes_late"], "score": r["score"],
+                 "minutes_late": _whole(r["minutes_late"]), "score": _whole(r["score"]),
                  "exam_on": r["exam_on"].isoformat() if r["exam_on"] else None,
                  "method": methods.get(r["method"]) if r["score"] is not None else None,
                  "delay_certificate": "yes" if r["delay_certificate"] else None}
                 for r in pl.DataFrame(edited).iter_rows(named=True)
                 if r["attended"] or r["score"] is not None or r["minutes_late"] is not None
             ]  # fmt: skip
+            if not rows:
+                st.info("入力された出欠・成績はありません。")
+                st.stop()
             try:
                 with connection() as con:
                     done = results.record_grid(con, rows, actor=user.username)
@@ -187,7 +211,8 @@ with tabs[1]:
             except ConflictError as exc:
                 st.error(str(exc))
             else:
-                flash(f"出欠・成績を保存しました（{done.rows}人）。")
+                st.session_state.pop(GRID, None)  # the saved rows are the grid's new start
+                notice(f"出欠・成績を保存しました（{done.rows}人）。", code)
         with st.expander("CSVファイルで取り込む（attendance.csv）"):
             st.caption("列: member_no, course_code, attended (present/absent), minutes_late, score, exam_on。"
                        "UTF-8 または CP932。すべての行を取り込むか、1行も取り込まないかのどちらかです。")  # fmt: skip
@@ -205,7 +230,7 @@ with tabs[1]:
                                 f"{uploaded.name} {problem.line}行目・{problem.column}: {problem.message}"
                             )
                     else:
-                        flash(f"{uploaded.name} から {done.rows}行を取り込みました。")
+                        notice(f"{uploaded.name} から {done.rows}行を取り込みました。", code)
 
 with tabs[2]:
     completed = people.filter(pl.col("stage") == "completed")
@@ -242,7 +267,7 @@ with tabs[2]:
                     n = results.issue_certificates(
                         con, waiting["enrolment_id"].to_list(), actor=user.username
                     )
-                flash(f"修了証明書 {n}件を発行済みとして記録しました。")
+                notice(f"修了証明書 {n}件を発行済みとして記録しました。", code)
 
 
 with tabs[3]:

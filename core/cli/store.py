@@ -48,6 +48,7 @@ def demo(
     """
     from core.access import users
     from core.demo import build_demo
+    from core.demo.courses import build_courses
     from core.store import db, migrations
 
     with db.connect(db_file) as con:
@@ -58,7 +59,9 @@ def demo(
                 return
             raise ValueError("the database already has members; use a new --db file for demo data")
         started = time.perf_counter()
-        counts = build_demo(con, members=size, seed=seed, today=today.date() if today else None)
+        day = today.date() if today else None
+        counts = build_demo(con, members=size, seed=seed, today=day)
+        counts.update(build_courses(con, members=size, seed=seed, today=day))
         users.ensure_demo_users(con)
     elapsed = time.perf_counter() - started
     for table, n in counts.items():
