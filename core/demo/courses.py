@@ -16,6 +16,7 @@ Deterministic for a seed (enrolment and activity ids included).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -32,7 +33,7 @@ RESULTS_AFTER_DAYS = 7
 ACTOR = "cli:demo"
 LECTURERS = ("佐藤 誠", "鈴木 恵子", "高橋 修", "田中 由美", "伊藤 健一", "渡辺 直子", "山本 剛",
              "中村 真理", "小林 隆", "加藤 陽子", "吉田 浩二", "山田 美穂")  # fmt: skip
-KINDS = {
+KINDS: dict[str, dict[str, Any]] = {
     "jptec": {
         "prefix": "JP",
         "title": "JPTECプロバイダー更新コース",
