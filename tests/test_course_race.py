@@ -88,15 +88,21 @@ def test_twelve_writers_at_once_fill_three_seats_and_wait_in_the_order_they_were
     jobs = [
         (lambda c, m=T[i]: enrolment.reserve(c, m, "K1", actor=f"clerk{m}")) for i in range(1, 13)
     ]
+    jobs.append(lambda c: enrolment.reserve(c, "J0000001", "K1", actor="clerk-j"))  # refused
     done = together(shared, jobs)
-    assert not [d for d in done if isinstance(d, Exception)]
+    assert [type(d).__name__ for d in done].count("EnrolmentRefused") == 1
+    assert done[-1].code == "not_in_scheme"
+    assert not [d for d in done[:-1] if isinstance(d, Exception)]
+    # they met: the counter took the reservations that arrived together in one transaction
+    assert len(attempts) < len(jobs), f"{len(attempts)} transactions for {len(jobs)} writers"
     assert seats_of(shared) == (3, 9, 3)
-    assert sum(attempts) > len(jobs), "the writers never met: no conflict happened"
     rows = roster.participants(shared, ["K1"])  # in reservation order
     assert rows["status"].to_list() == ["reserved"] * 3 + ["waitlisted"] * 9
     assert rows["waitlist_position"].to_list()[3:] == list(range(1, 10))
     # the seats went to the first three moments: the order of moments is the order of seats
     assert rows["seated_at"].to_list()[:3] == rows["reserved_at"].to_list()[:3]
+    actors = db.frame(shared, "SELECT DISTINCT actor FROM audit_log WHERE action = 'reserve'")
+    assert actors.height == 12  # each reservation audited under its own clerk
 
 
 def test_a_cancellation_an_import_a_capacity_rise_and_reservations_at_once_lose_no_promotion(

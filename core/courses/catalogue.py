@@ -143,9 +143,11 @@ def listing(
     *,
     at: dt.datetime | None = None,
     scheme_codes: Sequence[str] | None = None,
+    codes: Sequence[str] | None = None,
     cfg: Config | None = None,
 ) -> pl.DataFrame:
-    """The catalogue at a moment (core/sql/courses/catalogue.sql)."""
+    """The catalogue at a moment (core/sql/courses/catalogue.sql): the courses of these schemes
+    and codes (every one when None)."""
     settings = cfg or config.current()
     moment = at or enrolment.now()
     fees = [
@@ -161,7 +163,11 @@ def listing(
         return db.frame(
             con,
             queries.query("courses", "catalogue"),
-            {"now": moment, "schemes": list(scheme_codes) if scheme_codes else None},
+            {
+                "now": moment,
+                "schemes": list(scheme_codes) if scheme_codes else None,
+                "codes": list(codes) if codes is not None else None,
+            },
         )
 
 
@@ -169,7 +175,7 @@ def course(
     con: duckdb.DuckDBPyConnection, code: str, *, cfg: Config | None = None
 ) -> dict[str, Any]:
     """One course as the catalogue shows it; ValueError when there is none."""
-    found = listing(con, cfg=cfg).filter(pl.col("course_code") == code)
+    found = listing(con, codes=[code], cfg=cfg)
     if found.is_empty():
         raise ValueError(f"講習コード {code} の講習はありません")
     return found.row(0, named=True)

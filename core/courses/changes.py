@@ -64,7 +64,7 @@ def end(
         SELECT e.enrolment_id, e.member_no, e.course_code, c.scheme, e.status AS old_status,
                e.billing_id, e.materials_billing_id
         FROM enrolments e JOIN courses c USING (course_code)
-        WHERE list_contains($ids, e.enrolment_id) AND e.status IN ('reserved', 'waitlisted')
+        WHERE e.enrolment_id IN (SELECT unnest($ids::BIGINT[])) AND e.status IN ('reserved', 'waitlisted')
         """,
         {"ids": [int(i) for i in enrolment_ids]},
     )
@@ -240,7 +240,7 @@ def record_forms(
             JOIN course_policies p ON p.scheme = c.scheme
             WHERE e.member_no = $member AND e.status = 'reserved'
               AND e.form_received_on IS NULL AND p.form_due_days > 0
-              AND ($codes::VARCHAR[] IS NULL OR list_contains($codes, e.course_code))
+              AND ($codes::VARCHAR[] IS NULL OR e.course_code IN (SELECT unnest($codes::VARCHAR[])))
             ORDER BY e.seated_at
             """,
             {"member": member_no, "codes": list(course_codes) if course_codes else None},

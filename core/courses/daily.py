@@ -76,9 +76,15 @@ def run_daily(
         unpaid = _ids(
             con,
             """
-            SELECT DISTINCT e.enrolment_id FROM enrolments e
-            JOIN billing b ON b.billing_id IN (e.billing_id, e.materials_billing_id)
-            WHERE e.status = 'reserved' AND b.status = 'open' AND b.due_on < $on
+            WITH line AS (  -- a reservation's fee line and materials line
+                SELECT enrolment_id, billing_id FROM enrolments
+                WHERE status = 'reserved' AND billing_id IS NOT NULL
+                UNION ALL
+                SELECT enrolment_id, materials_billing_id FROM enrolments
+                WHERE status = 'reserved' AND materials_billing_id IS NOT NULL
+            )
+            SELECT DISTINCT l.enrolment_id FROM line l JOIN billing b USING (billing_id)
+            WHERE b.status = 'open' AND b.due_on < $on
             """,
             {"on": on},
         )
@@ -89,7 +95,7 @@ def run_daily(
         closing = _under_minimum(con, policies, on)  # counted again with the seats held
         con.execute(
             "UPDATE courses SET status = 'not_opened', status_on = $on,"
-            " updated_at = current_timestamp WHERE list_contains($codes, course_code)",
+            " updated_at = current_timestamp WHERE course_code IN (SELECT unnest($codes::VARCHAR[]))",
             {"on": on, "codes": closing},
         )
         con.execute(
@@ -98,13 +104,13 @@ def run_daily(
                                    new_value, reason, batch_id)
             SELECT $actor, 'not_open', 'courses', course_code, 'status', 'scheduled',
                    'not_opened', '募集終了時に開講最少人数に満たない', $batch
-            FROM courses WHERE list_contains($codes, course_code)
+            FROM courses WHERE course_code IN (SELECT unnest($codes::VARCHAR[]))
             """,
             {"actor": actor, "batch": batch, "codes": closing},
         )
         members = _ids(
             con,
-            "SELECT enrolment_id FROM enrolments WHERE list_contains($codes, course_code)"
+            "SELECT enrolment_id FROM enrolments WHERE course_code IN (SELECT unnest($codes::VARCHAR[]))"
             " AND status IN ('reserved', 'waitlisted')",
             {"codes": closing},
         )

@@ -36,7 +36,8 @@ REFUSAL_COLUMNS = {
 }
 REQUESTS = pl.Schema({"line": pl.Int64(), "member_no": pl.String(), "course_code": pl.String(),
                       "reserved_at": pl.Datetime("us"), "check_period": pl.Boolean(),
-                      "form_received_on": pl.Date(), "transferred_from": pl.Int64()})  # fmt: skip
+                      "form_received_on": pl.Date(), "transferred_from": pl.Int64(),
+                      "actor": pl.String()})  # fmt: skip
 
 
 class EnrolmentRefused(ValueError):
@@ -87,52 +88,60 @@ def admit(
     batch_id: str | None = None,
     event: str = "reserved",
     seated_at: dt.datetime | None = None,
+    checked: pl.DataFrame | None = None,
+    partial: bool = False,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Write the accepted requests, in the caller's transaction, after guarding their courses:
     (what was written: line, enrolment_id, member_no, course_code, status, position, reserved_at;
     the refused requests: line, member_no, course_code, refusal). Nothing is written when any
-    request is refused. `seated_at`: when a seat given now counts from (default: the request's
-    moment); `event`: what the events call a seat given (waitlisted ones are `waitlisted`)."""
-    seats.guard(con, requests["course_code"].drop_nulls().unique().to_list())
-    checked = check(con, requests, cfg)
+    request is refused, unless `partial` (the reservation counter: each request on its own). With the seats held, a request is also refused for a course no longer
+    scheduled or begun at its moment, or one the member holds or waits for already, and during
+    the extra period when no seat is free. `checked`: `check`'s rows when the caller made them
+    before the transaction (a single reservation: short transactions, fewer conflicts);
+    `seated_at`: when a seat given now counts from (default: the request's moment); `event`:
+    what the events call a seat given (waitlisted ones are `waitlisted`)."""
+    if checked is None:  # the caller guarded the courses when it checked first
+        seats.guard(con, requests["course_code"].drop_nulls().unique().to_list())
+        checked = check(con, requests, cfg)
     with db.registered(con, checked_requests=checked, requests=requests):
         con.execute(
             """
             CREATE OR REPLACE TEMP TABLE admitted AS
-            WITH ok AS (
-                SELECT r.line, r.member_no, r.course_code, r.reserved_at, r.extra_only,
-                       q.form_received_on, q.transferred_from, c.capacity, c.scheme
+            WITH asked AS (
+                SELECT r.line, r.member_no, r.course_code, q.reserved_at, r.extra_only,
+                       q.form_received_on, q.transferred_from, q.actor, c.capacity, c.scheme,
+                       c.status <> 'scheduled' OR q.reserved_at::DATE >= c.held_on AS closed
                 FROM checked_requests r JOIN requests q USING (line)
                 JOIN courses c ON c.course_code = r.course_code
                 WHERE r.refusal IS NULL
             ),
+            held AS (
+                SELECT e.member_no, e.course_code, e.status FROM enrolments e
+                WHERE e.course_code IN (SELECT course_code FROM asked)
+                  AND e.status IN ('reserved', 'waitlisted')
+            ),
+            flagged AS (
+                SELECT a.*,
+                       CASE WHEN a.closed THEN 'course_closed'
+                            WHEN EXISTS (SELECT 1 FROM held h WHERE h.member_no = a.member_no
+                                         AND h.course_code = a.course_code) THEN 'already_booked'
+                       END AS late_refusal
+                FROM asked a
+            ),
             seated AS (
-                SELECT course_code, count(*) AS seated FROM enrolments
-                WHERE status = 'reserved' AND course_code IN (SELECT course_code FROM ok)
+                SELECT course_code, count(*) AS seated FROM held WHERE status = 'reserved'
                 GROUP BY course_code
             )
-            SELECT ok.*, NULL::VARCHAR AS old_status,
-                   row_number() OVER (ORDER BY ok.reserved_at, ok.line) AS n,
-                   CASE WHEN ok.capacity IS NULL
+            SELECT f.* EXCLUDE (closed), NULL::VARCHAR AS old_status,
+                   CASE WHEN f.capacity IS NULL
                              OR coalesce(s.seated, 0) + row_number() OVER (
-                                    PARTITION BY ok.course_code ORDER BY ok.reserved_at, ok.line)
-                                <= ok.capacity
+                                    PARTITION BY f.course_code, f.late_refusal IS NULL
+                                    ORDER BY f.reserved_at, f.line)
+                                <= f.capacity
                         THEN 'reserved' ELSE 'waitlisted' END AS status
-            FROM ok LEFT JOIN seated s USING (course_code)
+            FROM flagged f LEFT JOIN seated s USING (course_code)
             """
         )
-    # ids from the sequence, handed out in the order the requests were received (a sequence
-    # is not transactional: another writer may take numbers in between, so they are sorted)
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE admitted AS
-        WITH ids AS (
-            SELECT row_number() OVER (ORDER BY id) AS n, id
-            FROM (SELECT nextval('enrolment_id_seq') AS id FROM admitted)
-        )
-        SELECT a.* EXCLUDE (n), ids.id AS enrolment_id FROM admitted a JOIN ids USING (n)
-        """
-    )
     refused = pl.concat(
         [
             checked.filter(pl.col("refusal").is_not_null()).select(
@@ -140,13 +149,30 @@ def admit(
             ),
             db.frame(
                 con,
-                "SELECT line, member_no, course_code, 'extra_full' AS refusal FROM admitted"
-                " WHERE extra_only AND status = 'waitlisted'",
+                "SELECT line, member_no, course_code, coalesce(late_refusal, 'extra_full')"
+                " AS refusal FROM admitted"
+                " WHERE late_refusal IS NOT NULL OR (extra_only AND status = 'waitlisted')",
             ),
         ]
     ).sort("line")
-    if refused.height:
+    if refused.height and not partial:
         return pl.DataFrame(), refused
+    # ids from the sequence, handed out in the order the requests were received (a sequence
+    # is not transactional: another writer may take numbers in between, so they are sorted)
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE admitted AS
+        WITH taken AS (
+            SELECT *, row_number() OVER (ORDER BY reserved_at, line) AS n FROM admitted
+            WHERE late_refusal IS NULL AND NOT (extra_only AND status = 'waitlisted')
+        ),
+        ids AS (
+            SELECT row_number() OVER (ORDER BY id) AS n, id
+            FROM (SELECT nextval('enrolment_id_seq') AS id FROM taken)
+        )
+        SELECT t.* EXCLUDE (n), ids.id AS enrolment_id FROM taken t JOIN ids USING (n)
+        """
+    )
     con.execute(
         """
         INSERT INTO enrolments (enrolment_id, course_code, member_no, reserved_at,
@@ -158,16 +184,31 @@ def admit(
         """,
         {"seated_at": seated_at},
     )
-    for status in ("reserved", "waitlisted"):
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE admitted_{status} AS"
-            " SELECT * FROM admitted WHERE status = ?",
-            [status],
-        )
-        seats.record(con, f"admitted_{status}", event if status == "reserved" else "waitlisted",
-                     action="transfer" if event == "transferred" else "reserve", actor=actor,
-                     batch_id=batch_id, new=status,
-                     detail=vocabulary.ENROLMENT_STATUSES[status])  # fmt: skip
+    con.execute(
+        """
+        INSERT INTO course_events (event, enrolment_id, member_no, course_code, scheme, detail)
+        SELECT CASE WHEN status = 'reserved' THEN $event ELSE 'waitlisted' END, enrolment_id,
+               member_no, course_code, scheme,
+               CASE WHEN status = 'reserved' THEN $seat ELSE $wait END
+        FROM admitted
+        """,
+        {"event": event, "seat": vocabulary.ENROLMENT_STATUSES["reserved"],
+         "wait": vocabulary.ENROLMENT_STATUSES["waitlisted"]},
+    )  # fmt: skip
+    con.execute(
+        """
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field, new_value,
+                               reason, batch_id)
+        SELECT coalesce(actor, $actor), $action, 'enrolments', enrolment_id::VARCHAR, member_no,
+               'status', status,
+               course_code || ': ' || CASE WHEN status = 'reserved' THEN $seat ELSE $wait END,
+               $batch
+        FROM admitted
+        """,
+        {"actor": actor, "action": "transfer" if event == "transferred" else "reserve",
+         "seat": vocabulary.ENROLMENT_STATUSES["reserved"],
+         "wait": vocabulary.ENROLMENT_STATUSES["waitlisted"], "batch": batch_id},
+    )  # fmt: skip
     written = db.frame(
         con,
         """
@@ -195,26 +236,14 @@ def reserve(
     cfg: Config | None = None,
 ) -> Reservation:
     """Reserve a seat, or a place on the waitlist, for one member. `at`: the moment the
-    reservation was received, when it was received elsewhere (default: now, taken once the
-    course's seats are held). EnrolmentRefused with the reason, nothing written."""
-    settings = cfg or config.current()
-    member_no, course_code = member_no.strip(), course_code.strip()
+    reservation was received, when it was received elsewhere. By default it is received now:
+    the member and the period are checked against that moment, and the reservation takes its
+    place at the moment the course's seats are held (a few milliseconds later), so the order
+    of the moments is the order seats were given. Reservations arriving together are taken
+    together (core.courses.counter). EnrolmentRefused with the reason, nothing written."""
+    from core.courses import counter  # the counter takes reservations through `admit`
 
-    def work() -> tuple[pl.DataFrame, pl.DataFrame]:
-        seats.guard(con, [course_code])  # before the moment: the order of moments is the order
-        moment = at or now()
-        request = requests_frame(
-            [{"line": 1, "member_no": member_no, "course_code": course_code, "reserved_at": moment}]
-        )
-        written, refused = admit(con, request, actor=actor, cfg=settings)
-        if refused.height:
-            raise EnrolmentRefused(str(refused["refusal"][0]))
-        return written, refused
-
-    (written, _), attempts = seats.run(con, work)
-    row = written.row(0, named=True)
-    return Reservation(int(row["enrolment_id"]), member_no, course_code, str(row["status"]),
-                       row["position"], row["reserved_at"], attempts)  # fmt: skip
+    return counter.reserve(con, member_no, course_code, actor=actor, at=at, cfg=cfg)
 
 
 def import_rows(
@@ -226,6 +255,7 @@ def import_rows(
         pl.col(LINE).alias("line"), "member_no", "course_code", "reserved_at",
         pl.lit(True).alias("check_period"), "form_received_on",
         pl.lit(None, dtype=pl.Int64).alias("transferred_from"),
+        pl.lit(None, dtype=pl.String).alias("actor"),
     ).cast(REQUESTS)  # fmt: skip
     settings = config.current()
 

@@ -157,7 +157,7 @@ def sync(
                    'completed' AS old_status
             FROM course_completions k JOIN courses c USING (course_code)
             LEFT JOIN course_results r USING (enrolment_id)
-            WHERE list_contains($codes, k.course_code) AND r.outcome IS DISTINCT FROM 'completed'
+            WHERE k.course_code IN (SELECT unnest($codes::VARCHAR[])) AND r.outcome IS DISTINCT FROM 'completed'
             """,
             {"codes": list(codes)},
         )
@@ -253,7 +253,7 @@ def issue_certificates(
             CREATE OR REPLACE TEMP TABLE issuing AS
             SELECT k.enrolment_id, k.member_no, k.course_code, c.scheme, NULL::VARCHAR AS old_status
             FROM course_completions k JOIN courses c USING (course_code)
-            WHERE list_contains($ids, k.enrolment_id) AND k.certificate_issued_at IS NULL
+            WHERE k.enrolment_id IN (SELECT unnest($ids::BIGINT[])) AND k.certificate_issued_at IS NULL
             """,
             {"ids": [int(i) for i in enrolment_ids]},
         )

@@ -60,7 +60,7 @@ def of_member(con: duckdb.DuckDBPyConnection, member_no: str) -> pl.DataFrame:
     facts = db.frame(
         con,
         "SELECT course_code, scheme, title, domain, hours, held_on FROM courses"
-        " WHERE list_contains($codes, course_code)",
+        " WHERE course_code IN (SELECT unnest($codes::VARCHAR[]))",
         {"codes": codes},
     )
     return rows.join(facts, on="course_code").sort("held_on", "reserved_at", descending=True)

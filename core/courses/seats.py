@@ -80,7 +80,7 @@ def guard(con: duckdb.DuckDBPyConnection, codes: Sequence[str]) -> None:
     """Claim the seats of these courses for this transaction (see the module's docstring)."""
     con.execute(
         "UPDATE courses SET seat_version = seat_version + 1"
-        " WHERE list_contains($codes, course_code)",
+        " WHERE course_code IN (SELECT unnest($codes::VARCHAR[]))",
         {"codes": list(codes)},
     )
 
@@ -104,7 +104,7 @@ def promote(
             SELECT c.course_code, c.scheme,
                    c.capacity - count(e.enrolment_id) FILTER (WHERE e.status = 'reserved') AS free
             FROM courses c LEFT JOIN enrolments e USING (course_code)
-            WHERE list_contains($codes, c.course_code) AND c.status = 'scheduled'
+            WHERE c.course_code IN (SELECT unnest($codes::VARCHAR[])) AND c.status = 'scheduled'
               AND c.capacity IS NOT NULL AND c.held_on > $moment::DATE
             GROUP BY c.course_code, c.scheme, c.capacity
         ),

@@ -67,7 +67,7 @@ def transfer(
             SELECT e.enrolment_id, e.member_no, e.course_code, e.reserved_at, e.status,
                    e.end_reason, e.form_received_on, c.scheme, c.domain
             FROM enrolments e JOIN courses c USING (course_code)
-            WHERE list_contains($ids, e.enrolment_id)
+            WHERE e.enrolment_id IN (SELECT unnest($ids::BIGINT[]))
             """,
             {"ids": ids},
         )
@@ -90,6 +90,7 @@ def transfer(
             pl.when(pl.col("form_received_on").is_not_null()).then(pl.lit(on))
             .otherwise(None).alias("form_received_on"),
             pl.col("enrolment_id").alias("transferred_from"),
+            pl.lit(None, dtype=pl.String).alias("actor"),
         ).cast(enrolment.REQUESTS)  # fmt: skip
         written, refused = enrolment.admit(con, requests, actor=actor, cfg=settings,
                                            event="transferred", seated_at=moment)  # fmt: skip
@@ -99,7 +100,7 @@ def transfer(
             raise ValueError(f"振替できない受講者がいます（{reasons}）")
         con.execute(
             "UPDATE enrolments SET end_reason = 'transferred', updated_at = current_timestamp"
-            " WHERE list_contains($ids, enrolment_id)",
+            " WHERE enrolment_id IN (SELECT unnest($ids::BIGINT[]))",
             {"ids": ids},
         )
         with db.registered(con, moved_sources=movable):

@@ -4,7 +4,7 @@ mandatory trainings around today, one course per ``MEMBERS_PER_COURSE`` members.
 Courses held from ``PAST_DAYS`` ago to ``AHEAD_DAYS`` ahead, each recruiting from 60 days to 10
 days before it (a few JSPO trainings with an extra period); reservations from the scheme's
 holders of the qualification (JSPO: of the training's licence), a rush in the first minutes
-of recruitment and a trickle after, demand between a half and 1.6 times the
+of recruitment and a trickle after, demand between 0.55 and 1.7 times the
 seats — so some courses are full with people waiting and some have seats free. They go
 through the product's own rules and seat allocation (core.courses.enrolment.admit, refused
 requests left out), a few are cancelled (promoting the first waiting), and courses held at
@@ -103,7 +103,7 @@ def _requests(rng: np.random.Generator, con: duckdb.DuckDBPyConnection, courses:
         pool = pools.get(key)
         if pool is None or pool.size == 0:
             continue
-        wanted = min(int(course["capacity"] * rng.uniform(0.5, 1.6)), pool.size)
+        wanted = min(int(course["capacity"] * rng.uniform(0.55, 1.7)), pool.size)
         who = rng.choice(pool, wanted, replace=False)
         rush = rng.random(wanted) < 0.45
         seconds = np.where(rush, rng.uniform(0, 1800, wanted), rng.exponential(5 * 86400, wanted))
@@ -120,6 +120,7 @@ def _requests(rng: np.random.Generator, con: duckdb.DuckDBPyConnection, courses:
         pl.col("reserved_at").dt.truncate("1s"), pl.lit(True).alias("check_period"),
         pl.lit(None, dtype=pl.Date).alias("form_received_on"),
         pl.lit(None, dtype=pl.Int64).alias("transferred_from"),
+        pl.lit(None, dtype=pl.String).alias("actor"),
     ).cast(enrolment.REQUESTS)  # fmt: skip
 
 

@@ -62,7 +62,7 @@ def certificates(
     if people.is_empty():
         raise ValueError(f"講習 {code} に修了した受講者はいません")
     births = dict(con.execute(
-        "SELECT member_no, birth_date FROM members WHERE list_contains($m, member_no)",
+        "SELECT member_no, birth_date FROM members WHERE member_no IN (SELECT unnest($m::VARCHAR[]))",
         {"m": people["member_no"].to_list()}).fetchall())  # fmt: skip
     day = issued_on or enrolment.now().date()
     body = str(settings.value(f"{course['scheme']}.body_name", on=day))

@@ -1,14 +1,16 @@
--- One row per course (of $schemes, or every scheme when NULL) as the catalogue shows it at the
--- moment $now: its facts, seats taken and people waiting against its capacity, the minimum it
--- needs to open (its own, else the scheme's unless the capacity is small), the fee (hours ×
--- the scheme's fee per hour in relation `course_fees`, plus materials) and where it stands
--- (phase): upcoming, recruiting, extra (追加募集), closed, held, not_opened or cancelled.
+-- One row per course (of $schemes and of $codes, each every one when NULL) as the catalogue
+-- shows it at the moment $now: its facts, seats taken and people waiting against its capacity,
+-- the minimum it needs to open (its own, else the scheme's unless the capacity is small), the
+-- fee (hours × the scheme's fee per hour in relation `course_fees`, plus materials) and where
+-- it stands (phase): upcoming, recruiting, extra (追加募集), closed, held, not_opened or
+-- cancelled.
 WITH seats AS (
     SELECT course_code,
            count(*) FILTER (WHERE status = 'reserved') AS reserved,
            count(*) FILTER (WHERE status = 'waitlisted') AS waitlisted
     FROM enrolments
     WHERE status IN ('reserved', 'waitlisted')
+      AND ($codes::VARCHAR[] IS NULL OR course_code IN (SELECT unnest($codes::VARCHAR[])))
     GROUP BY course_code
 ),
 
@@ -22,7 +24,8 @@ course AS (
     LEFT JOIN seats s USING (course_code)
     LEFT JOIN course_policies p USING (scheme)
     LEFT JOIN course_fees f USING (scheme)
-    WHERE $schemes::VARCHAR[] IS NULL OR list_contains($schemes, c.scheme)
+    WHERE ($schemes::VARCHAR[] IS NULL OR list_contains($schemes, c.scheme))
+      AND ($codes::VARCHAR[] IS NULL OR c.course_code IN (SELECT unnest($codes::VARCHAR[])))
 ),
 
 final AS (

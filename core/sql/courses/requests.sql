@@ -1,20 +1,21 @@
 -- One row per reservation asked for (relation `requests`: a file's line, a form, a transfer),
--- with the first reason it is refused for (NULL: accepted) and whether it came in only during
--- the extra recruitment period (追加募集: taken only while a seat is free).
+-- with the first reason the member may not have it for (NULL: none) and whether it came in
+-- only during the extra recruitment period (追加募集: taken only while a seat is free). What
+-- can change while a request waits for its seat — the course no longer scheduled or begun,
+-- the member holding it already — is decided with the seats held (core.courses.enrolment).
 --
 -- Refused: a member unknown or no longer active; a course unknown; a member outside the
--- course's scheme (the organisation tree under the scheme's root); a course not scheduled or
--- already begun at the moment of the request; outside the recruitment period and the extra
--- one (where `check_period`; the periods' ends are inclusive); the same member and course twice
--- among the requests, or a course the member already holds or waits for; for schemes whose
--- titles count once in a lifetime, a title the member took before (an activity with that
--- course name: a completion or an earlier record) or holds on another course; a course whose
--- days and hours overlap another the member holds or waits for, or an earlier request's.
--- Requests compete in (reserved_at, line) order.
+-- course's scheme (the organisation tree under the scheme's root); outside the recruitment
+-- period and the extra one (where `check_period`; the periods' ends are inclusive); the same
+-- member and course twice among the requests; for schemes whose titles count once in a
+-- lifetime, a title the member took before (an activity with that course name: a completion
+-- or an earlier record) or holds on another course; a course whose days and hours overlap
+-- another the member holds or waits for, or an earlier request's. Requests compete in
+-- (reserved_at, line) order.
 WITH request AS (
     SELECT r.line, r.member_no, r.course_code, r.reserved_at, r.check_period,
            c.course_code IS NOT NULL AS course_known, m.member_no IS NOT NULL AS member_known,
-           c.scheme, c.title, c.status AS course_status, c.held_on,
+           c.scheme, c.title, c.held_on,
            coalesce(c.held_until, c.held_on) AS held_until, c.starts_at, c.ends_at,
            c.recruit_from, c.recruit_until, c.extra_from, c.extra_until,
            o.root_code, p.root_org_code, coalesce(p.unique_titles, false) AS unique_titles
@@ -25,7 +26,7 @@ WITH request AS (
     LEFT JOIN course_policies p ON p.scheme = c.scheme
 ),
 
-held AS (
+held AS MATERIALIZED (
     -- the reservations the requesting members hold or wait for
     SELECT e.member_no, e.course_code, c.scheme, c.title, c.held_on,
            coalesce(c.held_until, c.held_on) AS held_until, c.starts_at, c.ends_at
@@ -34,7 +35,7 @@ held AS (
       AND e.member_no IN (SELECT member_no FROM requests)
 ),
 
-taken AS (
+taken AS MATERIALIZED (
     -- titles taken before: every activity that names its course (completions included)
     SELECT DISTINCT member_no, scheme, course_name AS title
     FROM activities
@@ -55,15 +56,12 @@ checked AS (
            NOT w.member_known AS unknown_member,
            NOT w.course_known AS unknown_course,
            w.root_code IS DISTINCT FROM w.root_org_code AS not_in_scheme,
-           w.course_status <> 'scheduled' OR w.reserved_at::DATE >= w.held_on AS course_closed,
            w.check_period AND NOT w.in_main AND NOT w.in_extra
                AND w.reserved_at < w.recruit_from AS before_period,
            w.check_period AND NOT w.in_main AND NOT w.in_extra AS outside_period,
            EXISTS (SELECT 1 FROM request r2
                    WHERE r2.member_no = w.member_no AND r2.course_code = w.course_code
                      AND r2.line < w.line) AS duplicate_in_file,
-           EXISTS (SELECT 1 FROM held h
-                   WHERE h.member_no = w.member_no AND h.course_code = w.course_code) AS already_booked,
            w.unique_titles AND (
                EXISTS (SELECT 1 FROM held h
                        WHERE h.member_no = w.member_no AND h.scheme = w.scheme
@@ -99,11 +97,9 @@ final AS (
                WHEN unknown_member THEN 'unknown_member'
                WHEN unknown_course THEN 'unknown_course'
                WHEN not_in_scheme THEN 'not_in_scheme'
-               WHEN course_closed THEN 'course_closed'
                WHEN before_period THEN 'before_period'
                WHEN outside_period THEN 'after_period'
                WHEN duplicate_in_file THEN 'duplicate_in_file'
-               WHEN already_booked THEN 'already_booked'
                WHEN same_title THEN 'same_title'
                WHEN overlap THEN 'overlap'
            END AS refusal,

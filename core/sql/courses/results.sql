@@ -8,7 +8,7 @@ WITH seat AS (
     SELECT e.enrolment_id, e.member_no, e.course_code, c.scheme, c.title, c.domain, c.hours,
            c.qualification, c.held_on, coalesce(c.held_until, c.held_on) AS last_day
     FROM enrolments e JOIN courses c USING (course_code)
-    WHERE e.status = 'reserved' AND ($codes::VARCHAR[] IS NULL OR list_contains($codes, e.course_code))
+    WHERE e.status = 'reserved' AND ($codes::VARCHAR[] IS NULL OR e.course_code IN (SELECT unnest($codes::VARCHAR[])))
 ),
 
 latest AS (

@@ -8,7 +8,7 @@
 WITH enrolment AS (
     SELECT e.*, c.scheme, c.title, c.held_on
     FROM enrolments e JOIN courses c USING (course_code)
-    WHERE $codes::VARCHAR[] IS NULL OR list_contains($codes, e.course_code)
+    WHERE $codes::VARCHAR[] IS NULL OR e.course_code IN (SELECT unnest($codes::VARCHAR[]))
 ),
 
 place AS (
@@ -18,14 +18,21 @@ place AS (
     FROM enrolment WHERE status = 'waitlisted'
 ),
 
+line AS (
+    -- a reservation's fee line and materials line
+    SELECT enrolment_id, billing_id FROM enrolment WHERE billing_id IS NOT NULL
+    UNION ALL
+    SELECT enrolment_id, materials_billing_id FROM enrolment WHERE materials_billing_id IS NOT NULL
+),
+
 fee AS (
-    SELECT e.enrolment_id,
+    SELECT l.enrolment_id,
            sum(b.amount + b.handling_fee) AS fee,
            bool_and(b.status = 'paid') AS paid,
            bool_or(b.status = 'open') AS open,
            min(b.due_on) AS fee_due_on
-    FROM enrolment e JOIN billing b ON b.billing_id IN (e.billing_id, e.materials_billing_id)
-    GROUP BY e.enrolment_id
+    FROM line l JOIN billing b USING (billing_id)
+    GROUP BY l.enrolment_id
 ),
 
 final AS (

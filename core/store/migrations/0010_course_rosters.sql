@@ -86,3 +86,8 @@ CREATE TABLE course_events (
     happened_at   TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
     detail        VARCHAR
 );
+
+-- A member's reservations (the refusals: the same title, overlapping days) and a course's
+-- (seats, the roster) are looked up at every reservation: by index, not by a scan.
+CREATE INDEX enrolments_member ON enrolments (member_no);
+CREATE INDEX enrolments_course ON enrolments (course_code);
