@@ -75,8 +75,9 @@ def check(con: duckdb.DuckDBPyConnection, requests: pl.DataFrame, cfg: Config) -
     """Every request with `refusal` (NULL: accepted), `extra_only` and the course's scheme."""
     day = requests["reserved_at"].min() if requests.height else None
     on = day.date() if isinstance(day, dt.datetime) else dt.date.today()
+    members = requests["member_no"].drop_nulls().unique().sort().to_list()
     with db.registered(con, requests=requests, course_policies=policy.frame(cfg, on)):
-        return db.frame(con, queries.query("courses", "requests"))
+        return db.frame(con, queries.query("courses", "requests"), {"members": members})
 
 
 def admit(

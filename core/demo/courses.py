@@ -9,7 +9,8 @@ seats — so some courses are full with people waiting and some have seats free.
 through the product's own rules and seat allocation (core.courses.enrolment.admit, refused
 requests left out), a few are cancelled (promoting the first waiting), and courses held at
 least ``RESULTS_AFTER_DAYS`` ago have their attendance and scores, whose completions become
-activities as in the app. The last week's courses wait for their results: work for staff.
+activities as in the app. The last week's courses (at least ``RECENT_COURSES`` of them, held
+on one of the days before today) wait for their results: work for staff.
 Deterministic for a seed (enrolment and activity ids included).
 """
 
@@ -30,6 +31,7 @@ from core.store.db import transaction
 MEMBERS_PER_COURSE = 100
 PAST_DAYS, AHEAD_DAYS = 150, 100
 RESULTS_AFTER_DAYS = 7
+RECENT_COURSES = 2
 ACTOR = "cli:demo"
 LECTURERS = ("佐藤 誠", "鈴木 恵子", "高橋 修", "田中 由美", "伊藤 健一", "渡辺 直子", "山本 剛",
              "中村 真理", "小林 隆", "加藤 陽子", "吉田 浩二", "山田 美穂")  # fmt: skip
@@ -59,7 +61,9 @@ def _courses(rng: np.random.Generator, cfg: config.Config, n: int, today: dt.dat
              prefectures: list[str]) -> pl.DataFrame:  # fmt: skip
     licences: dict[str, str] = dict(cfg.value("jspo.qualifications", on=today))
     rows = []
-    offsets = np.sort(rng.integers(-PAST_DAYS, AHEAD_DAYS, n))
+    recent = max(RECENT_COURSES, n // 50)  # a fiftieth is what the spread gives at scale
+    offsets = np.sort(np.concatenate([rng.integers(1 - RESULTS_AFTER_DAYS, 0, recent),
+                                      rng.integers(-PAST_DAYS, AHEAD_DAYS, n - recent)]))  # fmt: skip
     schemes = np.where(rng.random(n) < 0.4, "jptec", "jspo")
     for k, (offset, scheme) in enumerate(zip(offsets, schemes, strict=True), start=1):
         kind = KINDS[str(scheme)]

@@ -12,7 +12,13 @@
 -- or an earlier record) or holds on another course; a course whose days and hours overlap
 -- another the member holds or waits for, or an earlier request's. Requests compete in
 -- (reserved_at, line) order.
-WITH request AS (
+WITH member AS (
+    -- the requesting members ($members: their numbers), found by index
+    SELECT member_no, org_code FROM members
+    WHERE member_no = ANY($members::VARCHAR[]) AND status = 'active'
+),
+
+request AS (
     SELECT r.line, r.member_no, r.course_code, r.reserved_at, r.check_period,
            c.course_code IS NOT NULL AS course_known, m.member_no IS NOT NULL AS member_known,
            c.scheme, c.title, c.held_on,
@@ -21,7 +27,7 @@ WITH request AS (
            o.root_code, p.root_org_code, coalesce(p.unique_titles, false) AS unique_titles
     FROM requests r
     LEFT JOIN courses c USING (course_code)
-    LEFT JOIN members m ON m.member_no = r.member_no AND m.status = 'active'
+    LEFT JOIN member m ON m.member_no = r.member_no
     LEFT JOIN organizations o ON o.org_code = m.org_code
     LEFT JOIN course_policies p ON p.scheme = c.scheme
 ),
@@ -32,14 +38,14 @@ held AS MATERIALIZED (
            coalesce(c.held_until, c.held_on) AS held_until, c.starts_at, c.ends_at
     FROM enrolments e JOIN courses c USING (course_code)
     WHERE e.status IN ('reserved', 'waitlisted')
-      AND e.member_no IN (SELECT member_no FROM requests)
+      AND e.member_no = ANY($members::VARCHAR[])
 ),
 
 taken AS MATERIALIZED (
     -- titles taken before: every activity that names its course (completions included)
     SELECT DISTINCT member_no, scheme, course_name AS title
     FROM activities
-    WHERE course_name IS NOT NULL AND member_no IN (SELECT member_no FROM requests)
+    WHERE course_name IS NOT NULL AND member_no = ANY($members::VARCHAR[])
 ),
 
 windows AS (
