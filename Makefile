@@ -34,10 +34,11 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check core ui views tests bench app.py
 	$(PY) -m mypy core
 
-# The browser tests run on their own after the rest, so a loaded machine does not slow the page.
+# The browser tests run after the rest, so a loaded machine does not slow the page; two at a
+# time, one file each (each file starts its own server), as they mostly wait for the browser.
 test: $(STAMP) browser lint
 	$(PY) -m pytest -n 2 -q tests --ignore=tests/e2e
-	$(PY) -m pytest -q tests/e2e
+	$(PY) -m pytest -n 2 --dist loadfile -q tests/e2e
 
 # Every figure at full scale (6–7 minutes on 2 cores); the table lands in bench/out/table.md.
 # BENCH_ARGS=--reuse keeps an existing bench/out/full.duckdb.

@@ -13,10 +13,13 @@ from ui.auth import (
     write_pending_cookie,
 )
 from ui.data import connection, prepare_database
-from ui.navigation import DEFAULT, PAGES
+from ui.navigation import ADDRESS, BY_NAME, DEFAULT, PAGES, address_page, not_found
 
 st.set_page_config(page_title="資格・会員更新管理", page_icon=":material/badge:", layout="wide")
 prepare_database()
+# Streamlit's own chrome that cannot be translated: the running indicator ("Running…") goes;
+# pages show their own progress in Japanese (ui.widgets.working).
+st.html("<style>[data-testid='stStatusWidget'] {visibility: hidden;}</style>")
 
 # Before log-in only the form is drawn: the pages live in views/ (not pages/, which Streamlit
 # would list by file name before st.navigation is called), and the address typed or bookmarked
@@ -41,6 +44,12 @@ for spec in PAGES:
         by_address[spec.name] = entry
     else:
         hidden.append(entry)
+# An address no page has gets our own page in Japanese (Streamlit's would say "Page not
+# found" in English and run the home page).
+wanted = address_page()
+if wanted and wanted not in BY_NAME and ADDRESS.fullmatch(wanted):
+    hidden.append(st.Page(not_found, title="ページが見つかりません", url_path=wanted,
+                          visibility="hidden"))  # fmt: skip
 chosen = st.navigation({**sections, "": hidden} if hidden else sections, expanded=True)
 return_to(by_address)  # after a log-in: the page typed, or the one an idle log-out left
 st.session_state[LAST_PAGE] = chosen.url_path

@@ -29,7 +29,6 @@ def main() -> None:
         "income_by_month": lambda con: fees.income_by_month(con, "*", period),
         "collection_rate": lambda con: fees.collection_rate(con, "*", period),
         "outstanding": lambda con: fees.outstanding(con, "*", period, args.as_of),
-        "handling_fees": lambda con: fees.handling_fees(con, "*", period),
         **{
             f"income_by_{name}": (lambda con, name=name: fees.income_by(con, "*", period, name))
             for name in fees.DIMENSIONS

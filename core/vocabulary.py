@@ -172,6 +172,15 @@ APPLICATION_FIELDS = {
 
 # -- activities and courses ------------------------------------------------------------------------
 
+# activities.csv kinds (FORMATS.md), each counted by one scheme's rules (core.schemes)
+ACTIVITY_KINDS = {
+    "taught": "指導実績",
+    "renewal_course": "更新コース受講",
+    "points": "実践力ポイント",
+    "report": "実務活動報告書",
+    "training": "義務研修",
+    "course": "更新講習",
+}
 COURSE_DOMAINS = {
     "mandatory": "必修領域",
     "elective_mandatory": "選択必修領域",

@@ -102,6 +102,24 @@ def test_approver_sees_only_their_own_level_and_subtree(sample):
     assert rows["application_id"].to_list() == [tokyo]
 
 
+@pytest.mark.parametrize(
+    ("role", "scope", "expected"),
+    [("approver", "SAJ-22", 1), ("approver", "SAJ-22-C001", 1), ("hq_staff", "SAJ-22", 2),
+     ("hq_staff", "*", 3), ("approver", "SAJ-13", 0)],
+)  # fmt: skip
+def test_the_sla_page_counts_today_what_the_queue_holds(sample, role, scope, expected):
+    apply(sample, member_no="A0000001", **SEASON)  # waits at its club
+    at_level(sample, "A0000003", 1, NOW)  # waits at the prefecture
+    apply(sample, member_no="A0000004", **SEASON)  # Tokyo's club
+    now = NOW + dt.timedelta(hours=2)
+    _, counts = queue.queue(sample, role=role, scope=scope, now=now)
+    history = queue.sla_history(
+        sample, role=role, scope=scope, first=now.date(), last=now.date(), now=now
+    )
+    per_org = history.filter(history["org_code"].is_not_null())
+    assert counts["total"] == per_org["pending"].sum() == expected
+
+
 def test_queue_filters_by_kind_and_flag(sample):
     apply(sample, member_no="A0000001", **SEASON)
     back = apply(sample, member_no="A0000001", scheme="saj", kind="qualification_return",

@@ -93,3 +93,41 @@ def test_an_erased_member_row_with_a_name_is_refused(sample, tmp_path):
     problems = caught.value.problems
     assert [(p.line, p.column) for p in problems] == [(2, "family_name")]
     assert "抹消" in problems[0].message
+
+
+def test_a_download_for_people_has_japanese_headers_words_and_dates():
+    import datetime as dt
+
+    import openpyxl
+
+    from core import config
+    from core.vocabulary import QUALIFICATION_STATUSES
+    from ui import display
+
+    frame = pl.DataFrame(
+        {
+            "member_no": ["J0000001", "I0000002"],
+            "scheme": ["jptec", "itc"],
+            "qualification": ["instructor", "coordinator"],
+            "status": ["renewal_open", None],
+            "valid_until": [dt.date(2026, 11, 24), None],
+            "changed_at": [dt.datetime(2026, 11, 24, 1, 5, tzinfo=dt.UTC), None],
+            "disabled": [True, False],
+            "item": ["jptec_instructor_renewal", "itc_renewal"],
+        }
+    )
+    people = display.for_people(frame, config.current(), status=QUALIFICATION_STATUSES)
+    csv = exports.to_bytes(people, ".csv", people=True).decode("utf-8-sig").splitlines()
+    assert csv == [
+        "会員番号,制度,資格,状態,有効期限,日時,無効化,項目",
+        "J0000001,JPTEC インストラクター・プロバイダー,インストラクター,更新手続中,2026/11/24,"
+        "2026/11/24 10:05,はい,インストラクター更新会費",
+        "I0000002,ITコーディネータ資格更新,ITコーディネータ,,,,いいえ,ITコーディネータ資格更新料",
+    ]
+    book = openpyxl.load_workbook(io.BytesIO(exports.to_bytes(people, ".xlsx", people=True)))
+    sheet = book.active
+    assert [c.value for c in sheet[1]] == people.columns
+    assert sheet["E2"].value == dt.datetime(2026, 11, 24)
+    assert sheet["E2"].number_format == "yyyy/mm/dd"
+    assert sheet["F2"].value == dt.datetime(2026, 11, 24, 10, 5)  # Japan's wall clock
+    assert sheet["F2"].number_format == "yyyy/mm/dd hh:mm"

@@ -36,7 +36,7 @@ PERIOD = fees.Period(D(2026, 8, 1), D(2026, 11, 30), ALL)
 
 def test_income_counts_paid_lines_by_the_month_they_were_paid(billed):
     month = fees.income_by_month(billed, "*", PERIOD)
-    assert month.select("month", "scheme", "amount", "handling_fee").rows() == [
+    assert month.select("month", "scheme", "amount", "payment_fee").rows() == [
         (D(2026, 9, 1), "saj", 3500, 160),
         (D(2026, 10, 1), "jptec", 2000, 84),
     ]
@@ -84,6 +84,44 @@ def test_figures_are_scoped(billed):
     assert scoped.rows() == [("saj", 3500, 160, 1)]
 
 
+def headline_fee(con, scope):
+    month = fees.income_by_month(con, scope, PERIOD)
+    rate = fees.collection_rate(con, scope, PERIOD)
+    aging = fees.outstanding(con, scope, PERIOD, D(2026, 11, 24))
+    return fees.headline(month, rate, aging)["handling_fee"]
+
+
 def test_handling_fees_count_each_payment_once(billed):
-    assert fees.handling_fees(billed, "*", PERIOD) == 160 + 84
-    assert fees.handling_fees(billed, "SAJ", PERIOD) == 160
+    assert headline_fee(billed, "*") == 160 + 84
+    assert headline_fee(billed, "SAJ") == 160
+
+
+@pytest.fixture
+def club_payment(billed):
+    """One payment of 101 yen in fees for three lines of two schemes and two prefectures."""
+    billed.execute(
+        """
+        INSERT INTO payments (payment_id, member_no, scheme, item, amount, handling_fee, method, paid_on, reference)
+        VALUES (3, NULL, NULL, NULL, 9000, 101, 'pay_easy', DATE '2026-11-02', 'R3');
+        INSERT INTO billing (billing_id, member_no, scheme, item, description, amount, handling_fee, issued_on, due_on, paid_on, status, payment_id)
+        VALUES (901, 'A0000003', 'saj', 'saj_annual_fee', '会費', 3500, 0, DATE '2026-10-01', NULL, DATE '2026-11-02', 'paid', 3),
+               (902, 'A0000004', 'saj', 'saj_annual_fee', '会費', 3500, 0, DATE '2026-10-01', NULL, DATE '2026-11-02', 'paid', 3),
+               (903, 'J0000002', 'jptec', 'jptec_instructor_renewal', '会費', 2000, 0, DATE '2026-10-01', NULL, DATE '2026-11-02', 'paid', 3);
+        """
+    )
+    return billed
+
+
+def test_a_payments_fee_is_shared_by_its_lines_and_every_breakdown_adds_up(club_payment):
+    # 101 yen over 3,500 : 3,500 : 2,000 → 39.3, 39.3, 22.4: floors 39 + 39 + 22 = 100, and
+    # the first line takes the yen left over
+    by_scheme = fees.income_by(club_payment, "*", PERIOD, "scheme")
+    assert by_scheme.sort("scheme").select("scheme", "payment_fee").rows() == [
+        ("jptec", 84 + 22),
+        ("saj", 160 + 40 + 39),
+    ]
+    total = headline_fee(club_payment, "*")
+    assert total == 160 + 84 + 101
+    for dimension in fees.DIMENSIONS:
+        frame = fees.income_by(club_payment, "*", PERIOD, dimension)
+        assert frame["payment_fee"].sum() == total, dimension

@@ -11,6 +11,7 @@ from core.renewals import whatif
 from core.store import db
 
 from .conftest import PASSWORD
+from .readable import labelled, problems
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 30
@@ -213,22 +214,28 @@ def test_admin_creates_a_user(sample_path):
 def test_admin_audit_page_lists_changes(sample_path):
     at = open_page(logged_in("admin"), "admin_audit")
     assert not at.exception
-    listed = at.dataframe[0].value
+    assert problems(at) == []
+    listed = labelled(at.dataframe[0])
     with db.connect(sample_path) as con:
         stored = con.execute(
-            "SELECT actor, row_key, old_value, new_value FROM audit_log"
-            " ORDER BY changed_at DESC, audit_id DESC"
+            "SELECT actor, row_key FROM audit_log ORDER BY changed_at DESC, audit_id DESC"
         ).fetchall()
     # every row of the log, newest first (the sample's 38 and whatever logging in wrote)
     assert len(stored) >= 38
-    shown = listed[["actor", "row_key", "old_value", "new_value"]].astype(object)
-    assert shown.where(shown.notna(), None).values.tolist() == [list(r) for r in stored]
+    assert listed[["実施者", "キー"]].values.tolist() == [list(r) for r in stored]
     assert f"新しい順に {len(stored)} 件" in [m.value for m in at.markdown]
-    at.selectbox[0].select("members")
+    # codes in words: a user created as an approver, for every organisation, logged in
+    created = listed[(listed["キー"] == "approver") & (listed["項目"] == "役割")]
+    assert created[["操作", "対象", "変更後"]].values.tolist() == [["追加", "ユーザー", "承認者"]]
+    analyst = listed[(listed["キー"] == "analyst") & (listed["項目"] == "担当組織")]
+    assert analyst["変更後"].tolist() == ["全組織"]
+    logins = listed[(listed["キー"] == "admin") & (listed["操作"] == "ログイン")]
+    assert logins["変更後"].tolist() == ["ログイン"]
+    at.selectbox[0].select("table:members")
     at.run()
-    members = at.dataframe[0].value
+    members = labelled(at.dataframe[0])
     # only the members table: the six members of the sample, imported in file order
-    assert list(members["row_key"]) == [
+    assert list(members["キー"]) == [
         "J0000002",
         "J0000001",
         "A0000004",
@@ -236,7 +243,12 @@ def test_admin_audit_page_lists_changes(sample_path):
         "A0000002",
         "A0000001",
     ]
-    assert set(members["actor"]) == {"test"}
+    assert set(members["実施者"]) == {"test"}
+    assert set(members["操作"]) == {"取込"}
+    for choice, actions in (("logins", {"ログイン"}), ("action:pay", set())):
+        at.selectbox[0].select(choice)
+        at.run()
+        assert set(labelled(at.dataframe[0])["操作"]) == actions, choice
 
 
 def test_the_member_page_explains_each_renewal_decision(sample_path):
@@ -323,8 +335,15 @@ def test_the_whatif_page_compares_a_changed_threshold(sample_path):
     at.run()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["判定が変わる資格"] == "1 件"
-    moved = at.dataframe[-2].value
-    assert list(moved.iloc[0][["現在", "変更後", "件数"]]) == ["延長", "失効", 1]
+    assert problems(at) == []
+    moved = labelled(at.dataframe[-2])
+    assert moved.values.tolist() == [["JPTEC インストラクター・プロバイダー", "延長", "失効", 1]]
+    assert list(moved.columns) == ["制度", "現在の判定", "変更後の判定", "資格数"]
+    change = next(m.value for m in at.markdown if m.value.startswith("変更: "))
+    assert (
+        change
+        == "変更: JPTEC インストラクター・プロバイダー 延長に必要な指導回数（期間内） 2回 → 3回"
+    )
 
 
 def test_the_fee_dashboard_shows_income_arrears_and_rates(sample_path):

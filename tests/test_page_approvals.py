@@ -74,6 +74,13 @@ def test_approver_sends_one_back_with_a_reason(sample_path):
         version = state(con, app)[2]
     at = select_rows(open_page(logged_in("approver"), "approval_queue"), [0])
     assert next(s.value for s in at.subheader).startswith("申請 ")
+    # no reason is chosen in advance: sending back without one is refused, nothing changes
+    assert by_label(at.selectbox, "差戻理由").value is None
+    by_label(at.button, "差戻す").click()
+    at.run()
+    assert [e.value for e in at.error] == ["差戻理由を選んでください。"]
+    with db.connect(sample_path) as con:
+        assert state(con, app) == ("pending", "SAJ-22-R01", version)
     by_label(at.selectbox, "差戻理由").select("wrong_name")
     by_label(at.text_area, "メモ（申請者への連絡事項）").input("フリガナを確認してください")
     by_label(at.button, "差戻す").click()

@@ -7,6 +7,7 @@ import pytest
 from core import imports
 from core.store import db
 
+from .readable import labelled, problems
 from .test_billing import add_line
 from .test_page_app import logged_in, open_page, refused
 
@@ -47,9 +48,12 @@ def test_staff_select_a_clubs_lines_see_fees_and_record_one_payment(club_bills):
     at = select_rows(at, "pay_lines", [0, 2])
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["合計（明細の金額＋事務手数料）"] == "4,500 円"
-    fees = at.dataframe[1].value.set_index("支払方法")
-    assert fees.loc["コンビニ決済", "手数料（支払者負担）"] == 220
-    assert fees.loc["クレジットカード", "手数料（支払者負担）"] == 189  # 4.2 % of 4,500
+    assert problems(at) == []
+    fees = labelled(at.dataframe[1]).set_index("支払方法")
+    assert list(fees.columns) == ["決済手数料（支払者負担）", "支払総額", "利用"]
+    assert fees.loc["コンビニ決済", "決済手数料（支払者負担）"] == 220
+    assert fees.loc["クレジットカード", "決済手数料（支払者負担）"] == 189  # 4.2 % of 4,500
+    assert fees.loc["クレジットカード", "支払総額"] == 4500 + 189
     assert fees.loc["コンビニ決済", "利用"] == "○"
     assert fees.loc["バーチャル口座振込（30万円超）", "利用"].startswith("×")
     at.selectbox(key="pay_method").select("convenience_store")
@@ -97,7 +101,7 @@ def test_a_total_over_the_convenience_store_limit_is_refused_on_the_page(sample_
     at.selectbox(key="pay_org").select("SAJ-22")
     at.run()
     at = select_rows(at, "pay_lines", [0, 1])
-    fees = at.dataframe[1].value.set_index("支払方法")
+    fees = labelled(at.dataframe[1]).set_index("支払方法")
     assert (
         fees.loc["コンビニ決済", "利用"] == "× コンビニ決済は1回300,000円までです（合計300,001円）"
     )

@@ -193,15 +193,8 @@ def _login_form() -> None:
     st.session_state[PENDING_COOKIE] = attempt.session_id
     st.session_state.pop(NOTICE, None)
     # where to go: the page the user was on before an idle log-out, else the address typed
-    st.session_state[RETURN_TO] = st.session_state.get(LAST_PAGE) or _address_page()
+    st.session_state[RETURN_TO] = st.session_state.get(LAST_PAGE) or navigation.address_page()
     st.rerun()
-
-
-def _address_page() -> str:
-    """The page the browser's address names (`/member_lookup` → member_lookup), or ""."""
-    url = st.context.url or ""
-    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].strip("/")
-    return path.rsplit("/", 1)[-1]
 
 
 def return_to(pages: dict[str, object]) -> None:

@@ -51,14 +51,14 @@ def _reserve(user: CurrentUser, code: str) -> None:
     st.markdown("##### 予約の登録（先着順・満席ならキャンセル待ち）")
     with st.form("roster_reserve", clear_on_submit=True):
         member = st.text_input("会員番号", key="roster_reserve_member")
-        when = st.text_input("受付日時（YYYY-MM-DD HH:MM。空欄なら今）", key="roster_reserve_at")
+        when = st.text_input("受付日時（例 2026-05-01 06:00。空欄なら今）", key="roster_reserve_at")
         go = st.form_submit_button("予約する", type="primary")
     if not go:
         return
     try:
         at = dt.datetime.strptime(when.strip(), "%Y-%m-%d %H:%M") if when.strip() else None
     except ValueError:
-        st.error("受付日時は YYYY-MM-DD HH:MM の形で入力してください。")
+        st.error("受付日時は 2026-05-01 06:00 のように、日付と時刻で入力してください。")
         return
     try:
         with connection() as con:

@@ -7,8 +7,8 @@ import polars as pl
 import streamlit as st
 
 from core import masking, vocabulary
-from core.config import Config
 from core.courses import catalogue
+from ui import widgets
 from ui.data import connection
 
 LABELS = {
@@ -72,63 +72,42 @@ WORDS = {
     "end_reason": vocabulary.END_REASONS,
     "event": vocabulary.COURSE_EVENTS,
 }
-DATE_FORMAT = "YYYY年M月D日"
 
 
-def in_words(frame: pl.DataFrame, cfg: Config, *, masked: bool) -> pl.DataFrame:
-    """Codes as words (schemes by name, licences by label), names masked for analysts."""
+def in_words(frame: pl.DataFrame, *, masked: bool) -> pl.DataFrame:
+    """Names masked for analysts, fees as 1,400円 and a shown delay certificate as あり; the
+    codes are put in words on their way out (table, download: ui.display with WORDS)."""
     shown = masking.mask_personal(frame) if masked else frame
-    replaced = [
-        pl.col(c).replace_strict(words, default=pl.col(c))
-        for c, words in WORDS.items()
-        if c in shown.columns
-    ]
-    if "scheme" in shown.columns:
-        replaced.append(pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String))
+    replaced = []
     for money in ("fee", "materials_fee"):
         if money in shown.columns:
             replaced.append(
-                pl.when(pl.col(money).is_null())
-                .then(pl.lit("—"))
-                .otherwise(pl.col(money).map_elements(lambda n: f"{n:,}円", return_dtype=pl.String))
-                .alias(money)
+                pl.col(money).map_elements(lambda n: f"{n:,}円", return_dtype=pl.String)
             )
     if "delay_certificate" in shown.columns:
         replaced.append(
             pl.when(pl.col("delay_certificate"))
             .then(pl.lit("あり"))
-            .otherwise(pl.lit(""))
+            .otherwise(pl.lit(None, dtype=pl.String))
             .alias("delay_certificate")
         )
-    shown = shown.with_columns(replaced) if replaced else shown
-    return shown.with_columns(pl.col(pl.String).fill_null("—"))  # never "None" on a page
-
-
-def column_config(frame: pl.DataFrame) -> dict[str, object]:
-    """Japanese headers; dates as 2021年8月2日, times of day as 09:00."""
-    config: dict[str, object] = {}
-    for column, dtype in frame.schema.items():
-        label = LABELS.get(column, column)
-        if dtype == pl.Date:
-            config[column] = st.column_config.DateColumn(label, format=DATE_FORMAT)
-        elif isinstance(dtype, pl.Datetime):
-            config[column] = st.column_config.DatetimeColumn(label, format="YYYY年M月D日 HH:mm")
-        elif dtype == pl.Time:
-            config[column] = st.column_config.TimeColumn(label, format="HH:mm")
-        else:
-            config[column] = st.column_config.Column(label)
-    return config
+    return shown.with_columns(replaced) if replaced else shown
 
 
 def table(frame: pl.DataFrame, **kwargs: object) -> object:
-    """st.dataframe with the course pages' headers and formats."""
-    return st.dataframe(frame, hide_index=True, column_config=column_config(frame),  # type: ignore[arg-type]
-                        placeholder="—", **kwargs)  # fmt: skip
+    """A table of the course pages (ui.widgets.table): the course words and headers, times of
+    day as 09:00."""
+    times = {
+        c: st.column_config.TimeColumn(LABELS.get(c, c), format="HH:mm")
+        for c, dtype in frame.schema.items()
+        if dtype == pl.Time
+    }
+    return widgets.table(frame, words=WORDS, headers=LABELS, column_config=times, **kwargs)
 
 
-def heading(frame: pl.DataFrame) -> pl.DataFrame:
-    """A frame with Japanese column names, for downloads."""
-    return frame.rename({c: LABELS[c] for c in frame.columns if c in LABELS})
+def download(frame: pl.DataFrame, stem: str, key: str) -> None:
+    """CSV and Excel of a course table for people (ui.widgets.downloads)."""
+    widgets.downloads(frame, stem, key, words=WORDS, headers=LABELS)
 
 
 def nearest(choices: dict[str, str], days: dict[str, object]) -> int:

@@ -9,6 +9,7 @@ import functools
 import polars as pl
 import streamlit as st
 
+from core import vocabulary
 from core.billing import refunds
 from core.documents import invoices
 from core.errors import PaymentRefused
@@ -32,7 +33,7 @@ def show(user: CurrentUser, member_no: str, bills: pl.DataFrame) -> None:
     if bills.is_empty():
         st.info("請求はありません。")
     else:
-        table(bills)
+        table(bills, words={"status": vocabulary.BILLING_STATUSES})
         if not user.masked:
             top = st.columns([2, 1])
             addressee = top[0].text_input("宛名（空欄なら会員の氏名）", key="document_addressee")

@@ -8,7 +8,7 @@ import streamlit as st
 from core.courses import roster
 from ui.auth import CurrentUser
 from ui.courses import in_words, table
-from ui.data import connection, settings
+from ui.data import connection
 
 COLUMNS = ["course_code", "title", "scheme", "domain", "hours", "held_on", "stage",
            "waitlist_position", "reserved_at", "form_received_on", "attended", "score",
@@ -44,6 +44,6 @@ def show(user: CurrentUser, member_no: str) -> None:
         st.caption(f"修了した講習 {done.height}件（更新の実績に計上されています）")
     shown = rows.select([c for c in COLUMNS if c in rows.columns])
     shown = shown.select([c for c in shown.columns if shown[c].null_count() < shown.height])
-    table(in_words(shown, settings(), masked=user.masked), key="member_courses")
+    table(in_words(shown, masked=user.masked), key="member_courses")
     st.page_link("views/course_roster.py", label="受講者名簿を開く", icon=":material/groups:",
                  query_params={"course": rows["course_code"][0]})  # fmt: skip

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+import streamlit as st
 
 ALL = frozenset({"hq_staff", "approver", "analyst", "admin"})
 
@@ -50,3 +53,21 @@ PAGES = (
 )  # fmt: skip
 BY_NAME = {p.name: p for p in PAGES}
 DEFAULT = "home"
+ADDRESS = re.compile(r"[A-Za-z0-9_-]{1,100}")  # an address a page may be given
+
+
+def address_page() -> str:
+    """The page the browser's address names (`/member_lookup` → member_lookup), or ""."""
+    url = st.context.url or ""
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].strip("/")
+    return path.rsplit("/", 1)[-1]
+
+
+def not_found() -> None:
+    """The page for an address that names none of the pages."""
+    st.title("ページが見つかりません")
+    st.warning(
+        f"「/{address_page()}」というページはありません。"
+        "アドレスを確かめるか、左のメニューからページを選んでください。"
+    )
+    st.page_link(f"views/{DEFAULT}.py", label="ホームを開く", icon=":material/home:")

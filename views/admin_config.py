@@ -1,14 +1,16 @@
 """制度設定 (admin): the configuration in force for a scheme on a chosen date."""
 
 import datetime as dt
+import re
 
 import polars as pl
 import streamlit as st
 
-from core import text
+from core import text, vocabulary
 from core.config.settings import CONFIG_FILES
 from ui.auth import current_user
 from ui.data import settings
+from ui.widgets import table
 
 if current_user("admin_config").role != "admin":
     st.error("このページは管理者のみ利用できます。")
@@ -17,7 +19,7 @@ if current_user("admin_config").role != "admin":
 cfg = settings()
 st.title("制度設定")
 st.caption(
-    "各制度の料金・基準・期間などの設定値です。設定は data/schemes/*.toml にあり、日付ごとの変更（施行日）を持てます。"
+    "各制度の料金・基準・期間などの設定値です。設定は制度ごとの設定ファイルにあり、日付ごとの変更（施行日）を持てます。"
 )
 
 left, right = st.columns([2, 1])
@@ -29,10 +31,18 @@ st.write(f"**{cfg.value(f'{scheme}.name')}** — {text.jp_date(on, with_wareki=T
 
 
 def shown(value: object) -> str:
+    """A setting's value in words: labels rather than their codes, 12-29 as 12月29日."""
     if isinstance(value, dict):
-        return "、".join(f"{k}: {shown(v)}" for k, v in value.items())
+        if all(isinstance(v, dict) and "label" in v for v in value.values()):
+            return "、".join(str(v["label"]) for v in value.values())
+        return "、".join(shown(v) for v in value.values())
     if isinstance(value, tuple | list):
-        return "、".join(str(v) for v in value)
+        if value and all(str(v) in vocabulary.LEVELS for v in value):  # an approval chain
+            return " → ".join(vocabulary.LEVELS[str(v)] for v in value)
+        return "、".join(vocabulary.REASONS.get(str(v), shown(v)) for v in value)
+    if isinstance(value, str) and re.fullmatch(r"\d{2}-\d{2}", value):
+        month, day = value.split("-")
+        return f"{int(month)}月{int(day)}日"
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
     if isinstance(value, int):
@@ -52,21 +62,19 @@ frame = pl.DataFrame(
         "施行日": [text.jp_date(r["in_force_from"]) if r["changes"] > 1 else "—" for r in rows],
     }
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+table(frame, width="stretch")
 
 dated = [r for r in rows if r["changes"] > 1]
 if dated:
     st.subheader("日付で変わる設定")
     for r in dated:
         history = cfg.history(r["key"])
-        st.markdown(f"**{r['help']}**（`{r['key']}`）")
-        st.dataframe(
+        st.markdown(f"**{r['help']}**")
+        table(
             pl.DataFrame(
                 {
                     "施行日": [text.jp_date(d.start) for d in history],
                     "値": [shown(d.value) for d in history],
                 }
-            ),
-            hide_index=True,
+            )
         )
-st.caption(f"ファイル: {cfg.files[scheme]}")

@@ -13,7 +13,7 @@ from core.members import organizations
 from ui import application_form
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
-from ui.widgets import column_config, flash, show_flash, table
+from ui.widgets import flash, show_flash, table
 
 SCHEME = "apply_scheme"
 KIND = "apply_kind"
@@ -131,10 +131,8 @@ with sent_back_tab:
             "send_back_note",
             "sent_back_at",
         )  # fmt: skip
-        event = st.dataframe(
+        event = table(
             shown,
-            hide_index=True,
-            column_config=column_config(shown),  # type: ignore[arg-type]
             on_select="rerun",
             selection_mode="single-row",
             key=f"{SENT_BACK_GRID}_{st.session_state.get(SENT_BACK_ROUND, 0)}",
@@ -232,10 +230,4 @@ with lookup_tab:
                     else ""
                 )
             )
-            table(
-                steps.with_columns(
-                    pl.col("action").replace_strict(vocabulary.APPLICATION_ACTIONS, default=pl.col("action")),
-                    pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
-                    pl.col("next_level").replace_strict(vocabulary.LEVELS, default=pl.col("next_level")),
-                )
-            )  # fmt: skip
+            table(steps, words={"action": vocabulary.APPLICATION_ACTIONS})

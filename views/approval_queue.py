@@ -1,5 +1,6 @@
 """承認待ち: the applications waiting at the user's level and subtree; approve many, send back one."""
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -13,10 +14,9 @@ from core.applications.queue import QueueFilter
 from core.errors import ConflictError, ValidationError
 from core.members import records as members
 from core.vocabulary import QUEUE_FLAGS as FLAGS
-from core.vocabulary import SLA_MARKS as SLA_LABELS
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
-from ui.widgets import column_config, downloads, flash, show_flash, table
+from ui.widgets import downloads, flash, show_flash, table
 
 SCHEME = "queue_scheme"
 KIND = "queue_kind"
@@ -106,27 +106,27 @@ def checks(row: dict) -> str:
 
 shown = rows.select(
     "application_ref",
-    pl.col("sla").replace_strict(SLA_LABELS, default="—"),
+    "sla",
     "waiting_hours",
     "due_at",
-    pl.col("scheme").replace_strict({c: cfg.scheme_name(c) for c in schemes.CODES}),
-    pl.col("kind").replace_strict(vocabulary.APPLICATION_KINDS, default=pl.col("kind")),
+    "scheme",
+    "kind",
     "season",
     "member_no",
     *(["name"] if not user.masked else []),
     "org_name",
-    pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
+    "level",
     "level_org_name",
-    pl.col("entered_by").replace_strict(vocabulary.ENTERED_BY, default=pl.col("entered_by")),
+    "entered_by",
     "submitted_at",
     pl.Series("checks", [checks(r) for r in rows.iter_rows(named=True)]),
 )
+WORDS = {"kind": vocabulary.APPLICATION_KINDS}
 # a new grid (no stale row positions) for every filter and after every action
 grid_key = f"{GRID}_{st.session_state.get(GRID_ROUND, 0)}_{filters.token()}"
-event = st.dataframe(
+event = table(
     shown,
-    hide_index=True,
-    column_config=column_config(shown),  # type: ignore[arg-type]
+    words=WORDS,
     on_select="rerun",
     selection_mode="multi-row",
     key=grid_key,
@@ -136,7 +136,7 @@ picked = [
     for i in event.selection.rows  # type: ignore[attr-defined]
     if i < rows.height
 ]
-downloads(shown, "承認待ち", "queue_download")
+downloads(shown, "承認待ち", "queue_download", words=WORDS)
 
 
 def act(action: Callable[[duckdb.DuckDBPyConnection], T], message: Callable[[T], str]) -> None:
@@ -201,7 +201,8 @@ with left:
         + (f"\n- 資格: {cfg.qualification_label(chosen['scheme'], chosen['qualification'])}"
            if chosen["qualification"] else "")
         + (f"\n- 移籍先: {chosen['target_org_code']}" if chosen["target_org_code"] else "")
-        + (f"\n- 事由: {chosen['reason']}" if chosen["reason"] else "")
+        + (f"\n- 事由: {schemes.get(chosen['scheme']).reason_label(cfg, chosen['reason'], dt.date.today())}"
+           if chosen["reason"] else "")
         + (f"\n- 備考: {chosen['note']}" if chosen["note"] else "")
     )  # fmt: skip
     if chosen["member_no"]:
@@ -233,36 +234,37 @@ with right:
     if chosen["returns_qualification"]:
         st.warning("資格の返上を含みます。県連承認時にクラブへ返上の意思を確認してください。")
 st.markdown("**履歴**")
-table(
-    history.with_columns(
-        pl.col("action").replace_strict(vocabulary.APPLICATION_ACTIONS, default=pl.col("action")),
-        pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
-        pl.col("next_level").replace_strict(vocabulary.LEVELS, default=pl.col("next_level")),
-    )
-)
+table(history, words={"action": vocabulary.APPLICATION_ACTIONS})
 
 if may_approve:
     reasons = cfg.value(f"{chosen['scheme']}.send_back_reasons")
     with st.form("send_back_form"):
         st.markdown("**差戻し**（申請者が修正して再申請できます）")
+        # no reason is chosen in advance: a hurried approver must not send back for the
+        # first reason of the list
         reason = st.selectbox(
             "差戻理由",
             list(reasons),
+            index=None,
+            placeholder="差戻理由を選んでください",
             format_func=reasons.get,
             key=f"{REASON}_{chosen['application_id']}",  # nothing carries over to the next one
         )
         note = st.text_area("メモ（申請者への連絡事項）", key=f"{NOTE}_{chosen['application_id']}")
-        if st.form_submit_button("差戻す"):
-            act(
-                lambda con: approvals.send_back(
-                    con,
-                    chosen["application_id"],
-                    chosen["version"],
-                    reason=reason,
-                    note=note,
-                    role=user.role,
-                    scope=user.scope,
-                    actor=user.username,
-                ),
-                lambda _: f"申請 {chosen['application_ref']} を差戻しました（{reasons[reason]}）。",
-            )
+        sent = st.form_submit_button("差戻す")
+    if sent and reason is None:
+        st.error("差戻理由を選んでください。")
+    elif sent:
+        act(
+            lambda con: approvals.send_back(
+                con,
+                chosen["application_id"],
+                chosen["version"],
+                reason=reason,
+                note=note,
+                role=user.role,
+                scope=user.scope,
+                actor=user.username,
+            ),
+            lambda _: f"申請 {chosen['application_ref']} を差戻しました（{reasons[reason]}）。",
+        )

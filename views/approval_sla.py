@@ -9,6 +9,7 @@ import streamlit as st
 
 from core import schemes, vocabulary
 from core.applications import queue
+from ui import charts
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import downloads, table
@@ -41,12 +42,14 @@ if not isinstance(period, tuple) or len(period) != 2:
 
 
 @st.cache_data(ttl=60, show_spinner="集計しています…")
-def history(scope: str, first: dt.date, last: dt.date, scheme: str | None) -> pl.DataFrame:
+def history(
+    role: str, scope: str, first: dt.date, last: dt.date, scheme: str | None
+) -> pl.DataFrame:
     with connection() as con:
-        return queue.sla_history(con, scope=scope, first=first, last=last, scheme=scheme)
+        return queue.sla_history(con, role=role, scope=scope, first=first, last=last, scheme=scheme)
 
 
-frame = history(user.scope, period[0], period[1], None if scheme == ANY else scheme)
+frame = history(user.role, user.scope, period[0], period[1], None if scheme == ANY else scheme)
 if frame.is_empty():
     st.info("この期間に承認を待っていた申請はありません。")
     st.stop()
@@ -74,22 +77,24 @@ labels = {
     "p95_hours": "待ち時間 95%点（時間）",
     "median_hours": "待ち時間 中央値（時間）",
 }
-st.plotly_chart(
+charts.show(
     px.line(by_level, x="day", y="pending", color="level", markers=True, labels=labels,
             category_orders=ORDER, title="段階ごとの承認待ち件数（各日の終わり）"),
-    width="stretch",
+    x="day", y="count",
 )  # fmt: skip
 left, right = st.columns(2)
-left.plotly_chart(
-    px.bar(by_level, x="day", y="overdue", color="level", labels=labels,
-           category_orders=ORDER, title="期限超過の件数"),
-    width="stretch",
-)  # fmt: skip
-right.plotly_chart(
-    px.line(by_level, x="day", y="p95_hours", color="level", markers=True, labels=labels,
-            category_orders=ORDER, title="待ち時間の95%点（各日の終わり）"),
-    width="stretch",
-)  # fmt: skip
+with left:
+    charts.show(
+        px.bar(by_level, x="day", y="overdue", color="level", labels=labels,
+               category_orders=ORDER, title="期限超過の件数"),
+        x="day", y="count",
+    )  # fmt: skip
+with right:
+    charts.show(
+        px.line(by_level, x="day", y="p95_hours", color="level", markers=True, labels=labels,
+                category_orders=ORDER, title="待ち時間の95%点（各日の終わり）"),
+        x="day", y="hours",
+    )  # fmt: skip
 
 st.subheader(f"組織ごと（{latest_day:%Y年%-m月%-d日}）")
 table(
@@ -97,5 +102,6 @@ table(
         "level", "org_name", "pending", "median_hours", "p95_hours", "overdue"
     )
 )
-downloads(frame.select("day", "level", "org_code", "org_name", "pending", "median_hours",
-                       "p95_hours", "overdue"), "承認SLA", "sla_download")  # fmt: skip
+downloads(per_org.select("day", "level", "org_code", "org_name", "pending", "median_hours",
+                         "p95_hours", "overdue"),
+          f"承認SLA_{period[0]}_{period[1]}", "sla_download")  # fmt: skip

@@ -1,7 +1,6 @@
 """まとめて支払い: a club (or any organisation in scope) pays many members' open lines at once."""
 
 import datetime as dt
-import functools
 
 import polars as pl
 import streamlit as st
@@ -12,11 +11,12 @@ from core.errors import PaymentConflict, PaymentRefused
 from core.members import organizations
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import flash, show_flash, table
+from ui.widgets import flash, show_flash, table, working
 
 ORG = "pay_org"
 MONTHS = "pay_months"
 PICK = "pay_lines"
+BATCH_PDF = "pay_batch_pdf_made"
 METHOD = "pay_method"
 PAID_ON = "pay_paid_on"
 REFERENCE = "pay_reference"
@@ -47,10 +47,14 @@ if org is None:
 
 with connection() as con:
     months = payments.open_months(con, org)
+if not months:
+    st.info("この組織に未納の明細はありません。")
+    st.stop()
 chosen_months = st.multiselect(
     "請求月（未選択ならすべて）",
     months,
     format_func=lambda d: f"{d.year}年{d.month}月",
+    placeholder="すべての月",
     key=MONTHS,
 )
 with connection() as con:
@@ -60,31 +64,33 @@ if lines.is_empty():
     st.stop()
 
 
-def batch_pdf(org_code: str) -> bytes:
-    """The organisation's invoices in one PDF (cover page and one invoice per member)."""
-    with connection() as con:
-        try:
-            return invoices.club_batch(con, org_code, "invoice").pdf
-        except invoices.NothingToIssue:
-            return b""
-
-
 if orgs.filter(pl.col("org_code") == org)["kind"].to_list() == ["club"]:
-    st.download_button(
-        "このクラブの請求書を一括でPDFにする（表紙と会員ごとの請求書）",
-        data=functools.partial(batch_pdf, org),  # made only when clicked
-        file_name=f"請求書一括_{org}_{dt.date.today():%Y%m%d}.pdf",
-        mime="application/pdf",
-        on_click="ignore",
-        key="pay_batch_pdf",
-    )
+    # a club of hundreds takes a while: made on request with a progress bar, then offered
+    if st.button("このクラブの請求書を一括で作成（表紙と会員ごとの請求書）", key="pay_batch_make"):
+        with connection() as con, working("請求書を作成しています") as progress:
+            try:
+                made = invoices.club_batch(con, org, "invoice", progress=progress)
+            except invoices.NothingToIssue as exc:
+                st.info(str(exc))
+            else:
+                st.session_state[BATCH_PDF] = (org, made.pdf, made.documents)
+    kept = st.session_state.get(BATCH_PDF)
+    if kept and kept[0] == org:
+        st.download_button(
+            f"請求書PDFをダウンロード（{kept[2]:,}名分）",
+            data=kept[1],
+            file_name=f"請求書一括_{org}_{dt.date.today():%Y%m%d}.pdf",
+            mime="application/pdf",
+            on_click="ignore",
+            icon=":material/download:",
+            key="pay_batch_pdf",
+        )
 
 
 st.subheader(f"未納の明細（{lines.height:,}件）")
 if lines.height >= LIMIT:
     st.caption(f"古い順に最初の{LIMIT:,}件を表示しています。請求月で絞り込んでください。")
-shown = lines.with_columns(pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String))
-event = table(shown, on_select="rerun", selection_mode="multi-row", key=PICK)
+event = table(lines, on_select="rerun", selection_mode="multi-row", key=PICK)
 rows = [r for r in event.selection.rows if r < lines.height]
 selected = lines[rows]
 total = int((selected["amount"] + selected["handling_fee"]).sum() or 0)
@@ -99,20 +105,16 @@ if selected.is_empty():
 paid_on = st.date_input("入金日", value=dt.date.today(), key=PAID_ON, format="YYYY/MM/DD")
 quotes = methods.quotes(total, paid_on)
 st.subheader("支払方法ごとの手数料")
-st.dataframe(
+table(
     pl.DataFrame(
         {
-            "支払方法": [q.label for q in quotes],
-            "手数料（支払者負担）": [q.fee for q in quotes],
-            "支払総額": [total + q.fee for q in quotes],
+            "method": [q.label for q in quotes],
+            "payment_fee": [q.fee for q in quotes],
+            "amount": [total + q.fee for q in quotes],
             "利用": ["○" if q.allowed else f"× {q.reason_ja}" for q in quotes],
         }
     ),
-    hide_index=True,
-    column_config={
-        "手数料（支払者負担）": st.column_config.NumberColumn(format="%d 円"),
-        "支払総額": st.column_config.NumberColumn(format="%d 円"),
-    },
+    headers={"amount": "支払総額"},
 )
 
 method_labels = {q.method: q.label for q in quotes}

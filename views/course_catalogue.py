@@ -10,9 +10,9 @@ from core import vocabulary
 from core.courses import catalogue, policy, roster
 from core.errors import InputFileError
 from ui.auth import current_user
-from ui.courses import course_choices, course_days, heading, in_words, table
+from ui.courses import course_choices, course_days, download, in_words, table
 from ui.data import connection, settings
-from ui.widgets import downloads, flash, show_flash
+from ui.widgets import flash, show_flash
 
 SCHEMES = "catalogue_schemes"
 PHASES = "catalogue_phases"
@@ -69,13 +69,13 @@ figures[3].metric("修了証明書の発行期限超過", f"{overdue.height:,} �
 columns = ["course_code", "title", "scheme", "domain", "held_on", "starts_at", "hours", "venue",
            "lecturer", "capacity", "reserved", "waitlisted", "free", "minimum", "fee",
            "recruit_from", "recruit_until", "phase"]  # fmt: skip
-shown = in_words(found.select(columns), cfg, masked=False)
+shown = in_words(found.select(columns), masked=False)
 if found.is_empty():
     st.info("条件に合う講習はありません。条件を変えてお試しください。")
 else:
     st.caption("行を選ぶと、その講習の受講者名簿を開けます。")
     event = table(shown, key=PICK, on_select="rerun", selection_mode="single-row")
-    downloads(heading(shown), f"courses_{today:%Y%m%d}", key="catalogue_download")
+    download(shown, f"courses_{today:%Y%m%d}", key="catalogue_download")
     rows = [r for r in event.selection.rows if r < found.height]  # type: ignore[attr-defined]
     if rows:
         code = found["course_code"][rows[0]]
@@ -131,14 +131,14 @@ with st.form(f"{FORM}_{editing or 'new'}"):
         "開催日", value=current.get("held_on") or today + dt.timedelta(days=60)
     )
     held_until = c[1].date_input("最終日（複数日の講習）", value=current.get("held_until"))
-    starts = c[2].text_input("開始時刻（HH:MM）", value=_time(current.get("starts_at")))
-    ends = c[3].text_input("終了時刻（HH:MM）", value=_time(current.get("ends_at")))
+    starts = c[2].text_input("開始時刻（例 09:30）", value=_time(current.get("starts_at")))
+    ends = c[3].text_input("終了時刻（例 16:30）", value=_time(current.get("ends_at")))
     d = st.columns(4)
     recruit_from = d[0].text_input(
-        "募集開始（YYYY-MM-DD HH:MM）", value=_stamp(current.get("recruit_from"))
+        "募集開始（例 2026-05-01 06:00）", value=_stamp(current.get("recruit_from"))
     )
     recruit_until = d[1].text_input(
-        "募集終了（YYYY-MM-DD HH:MM）", value=_stamp(current.get("recruit_until"))
+        "募集終了（例 2026-05-31 17:00）", value=_stamp(current.get("recruit_until"))
     )
     extra_from = d[2].text_input("追加募集開始", value=_stamp(current.get("extra_from")))
     extra_until = d[3].text_input("追加募集終了", value=_stamp(current.get("extra_until")))

@@ -14,12 +14,13 @@ from core import imports, vocabulary
 from core.courses import catalogue, results, roster
 from core.documents import courses as documents
 from core.errors import ConflictError, FileProblem, InputFileError
-from ui import course_actions
+from core.store import exports
+from ui import course_actions, display
 from ui.auth import current_user
 from ui.courses import (
     course_choices,
     course_days,
-    heading,
+    download,
     in_words,
     nearest,
     notice,
@@ -27,7 +28,7 @@ from ui.courses import (
     table,
 )
 from ui.data import connection, settings
-from ui.widgets import downloads, show_flash
+from ui.widgets import show_flash
 
 COURSE = "roster_course"
 TAB = "roster_tab"
@@ -60,6 +61,17 @@ def _whole(value: object) -> object:
     """A grid's number as typed: 80.0 is 80 (the editor hands back floats); else unchanged,
     so the rules name what is not a whole number."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _template(seated: pl.DataFrame, course_code: str) -> pl.DataFrame:
+    """attendance.csv for the course: a row for each seated participant with what is recorded
+    (staff fill in the rest and import it)."""
+    return seated.select(
+        "member_no", pl.lit(course_code).alias("course_code"), "attended", "minutes_late",
+        pl.col("score").cast(pl.Int64), "exam_on",
+        pl.when(pl.col("score").is_not_null()).then(pl.lit("written")).alias("method"),
+        pl.when(pl.col("delay_certificate")).then(pl.lit("yes")).alias("delay_certificate"),
+    )  # fmt: skip
 
 
 def _report(problems: list[FileProblem]) -> None:
@@ -131,7 +143,7 @@ with tabs[0]:
     columns = ["member_no", "name", "kana", "organization", "reserved_at", "waitlist_position",
                "stage", "form_received_on", "form_due_on", "fee", "fee_due_on", "attended",
                "minutes_late", "score", "ended_on", "end_reason"]  # fmt: skip
-    shown = in_words(listed.select(columns), cfg, masked=user.masked)
+    shown = in_words(listed.select(columns), masked=user.masked)
     shown = shown.select(
         [c for c in shown.columns if shown[c].null_count() < shown.height or c in columns[:7]]
     )
@@ -139,7 +151,7 @@ with tabs[0]:
         st.info("予約はありません。")
     else:
         table(shown, key="roster_people")
-        downloads(heading(shown), f"roster_{code}", key="roster_download")
+        download(shown, f"roster_{code}", key="roster_download")
     if not user.masked and course["reserved"]:
         st.download_button("受講者名簿（出席簿）をPDFで印刷する", on_click="ignore",
                            data=functools.partial(_sheet, code), mime="application/pdf",
@@ -154,7 +166,7 @@ with tabs[1]:
         st.info("座席のある受講者はいません。")
     elif user.masked or not user.may_correct:
         table(in_words(seated.select("member_no", "name", "attended", "minutes_late", "score",
-                                     "exam_on", "stage"), cfg, masked=user.masked))  # fmt: skip
+                                     "exam_on", "stage"), masked=user.masked))  # fmt: skip
     else:
         exam = course["scheme"] and cfg.value(f"{course['scheme']}.exam.pass_score") > 0
         st.caption(
@@ -166,11 +178,13 @@ with tabs[1]:
         grid = seated.select(
             "member_no", "name",
             pl.col("attended").replace_strict(ATTENDED, default="").alias("attended"),
-            "minutes_late", "delay_certificate",
+            "minutes_late",
+            pl.when(pl.col("delay_certificate")).then(pl.lit(display.YES)).otherwise(pl.lit(display.NO))
+            .alias("delay_certificate"),
             pl.col("score").cast(pl.Int64), "exam_on",
             pl.lit(METHODS["written"]).alias("method"),
             pl.col("stage").replace_strict(vocabulary.ENROLMENT_STAGES, default="").alias("stage"),
-        ).with_columns(pl.col("delay_certificate").fill_null(False))  # fmt: skip
+        )  # fmt: skip
         edited = st.data_editor(
             grid, hide_index=True, key=GRID, disabled=["member_no", "name", "stage"], placeholder="",
             column_config={
@@ -178,7 +192,8 @@ with tabs[1]:
                 "name": st.column_config.TextColumn("氏名"),
                 "attended": st.column_config.SelectboxColumn("出欠", options=list(vocabulary.ATTENDANCE.values())),
                 "minutes_late": st.column_config.NumberColumn("遅刻（分）", min_value=0, step=1),
-                "delay_certificate": st.column_config.CheckboxColumn("遅延証明書"),
+                "delay_certificate": st.column_config.SelectboxColumn(
+                    "遅延証明書", options=[display.YES, display.NO], required=True),
                 "score": st.column_config.NumberColumn("得点", min_value=0, max_value=100, step=1,
                                                        disabled=not exam),
                 "exam_on": st.column_config.DateColumn("試験日", format="YYYY年M月D日", disabled=not exam),
@@ -196,7 +211,7 @@ with tabs[1]:
                  "minutes_late": _whole(r["minutes_late"]), "score": _whole(r["score"]),
                  "exam_on": r["exam_on"].isoformat() if r["exam_on"] else None,
                  "method": methods.get(r["method"]) if r["score"] is not None else None,
-                 "delay_certificate": "yes" if r["delay_certificate"] else None}
+                 "delay_certificate": "yes" if r["delay_certificate"] == display.YES else None}
                 for r in pl.DataFrame(edited).iter_rows(named=True)
                 if r["attended"] or r["score"] is not None or r["minutes_late"] is not None
             ]  # fmt: skip
@@ -213,9 +228,16 @@ with tabs[1]:
             else:
                 st.session_state.pop(GRID, None)  # the saved rows are the grid's new start
                 notice(f"出欠・成績を保存しました（{done.rows}人）。", code)
-        with st.expander("CSVファイルで取り込む（attendance.csv）"):
-            st.caption("列: member_no, course_code, attended (present/absent), minutes_late, score, exam_on。"
-                       "UTF-8 または CP932。すべての行を取り込むか、1行も取り込まないかのどちらかです。")  # fmt: skip
+        with st.expander("CSVファイルで取り込む（出欠・成績）"):
+            st.caption(
+                "ひな形（座席のある受講者の行と列名、入力済みの出欠・成績）をダウンロードし、"
+                "出欠（present＝出席、absent＝欠席）・遅刻（分）・得点・試験日を記入して取り込みます。"
+                "UTF-8 または CP932。すべての行を取り込むか、1行も取り込まないかのどちらかです。"
+            )
+            st.download_button("ひな形をダウンロード（CSV）", on_click="ignore",
+                               data=exports.to_bytes(_template(seated, code), ".csv"),
+                               file_name=f"attendance_{code}.csv", mime="text/csv",
+                               key="roster_template")  # fmt: skip
             uploaded = st.file_uploader("ファイル", type=["csv"], key=UPLOAD)
             if uploaded is not None and st.button("取り込む", key="roster_import"):
                 with tempfile.TemporaryDirectory() as folder:
@@ -227,7 +249,9 @@ with tabs[1]:
                     except InputFileError as exc:
                         for problem in exc.problems:
                             st.error(
-                                f"{uploaded.name} {problem.line}行目・{problem.column}: {problem.message}"
+                                f"{uploaded.name} {problem.line}行目・"
+                                f"{GRID_LABELS.get(problem.column, problem.column)}"
+                                f"（{problem.column}）: {problem.message}"
                             )
                     else:
                         notice(f"{uploaded.name} から {done.rows}行を取り込みました。", code)
@@ -246,7 +270,7 @@ with tabs[2]:
             )
         listed = completed.select("member_no", "name", "certificate_no", "score", "certificate_due",
                                   "certificate_issued_at")  # fmt: skip
-        table(in_words(listed, cfg, masked=user.masked), key="roster_certificates")
+        table(in_words(listed, masked=user.masked), key="roster_certificates")
         if user.may_correct:
             ids = dict(zip(completed["member_no"], completed["enrolment_id"], strict=True))
             cols = st.columns(3)
@@ -276,7 +300,7 @@ with tabs[3]:
     if events.is_empty():
         st.info("履歴はありません。")
     else:
-        table(in_words(events, cfg, masked=False), key="roster_history")
+        table(in_words(events, masked=False), key="roster_history")
 
 if user.may_correct:
     with tabs[4]:

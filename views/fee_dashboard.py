@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import schemes, vocabulary
 from core.billing import fees
+from ui import charts, display
 from ui.auth import current_user
 from ui.data import connection, settings
 from ui.widgets import downloads, table
@@ -19,8 +20,6 @@ DIMENSION_LABELS = vocabulary.FEE_DIMENSIONS
 
 user = current_user("fee_dashboard")
 cfg = settings()
-methods = {code: r["label"] for code, r in cfg.value("common.payment_methods").items()}
-methods.update(vocabulary.PAYMENT_METHOD_REPORT_LABELS)
 st.title("会費ダッシュボード")
 st.caption(
     f"担当範囲: {user.scope_name}。入金額は入金日で、回収率は期間内に請求した明細（取消を除く）で数えます。"
@@ -54,36 +53,33 @@ def figures(scope: str, window: fees.Period, as_of: dt.date) -> dict[str, pl.Dat
             "month": fees.income_by_month(con, scope, window),
             "rate": fees.collection_rate(con, scope, window),
             "aging": fees.outstanding(con, scope, window, as_of),
-            "handling": pl.DataFrame({"fee": [fees.handling_fees(con, scope, window)]}),
             **{name: fees.income_by(con, scope, window, name) for name in fees.DIMENSIONS},
         }
 
 
 data = figures(user.scope, window, today)
-
-
-def scheme_name(frame: pl.DataFrame) -> pl.DataFrame:
-    """Scheme codes shown as the schemes' names."""
-    return frame.with_columns(
-        pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String)
-    )
-
-
 rate = data["rate"]
-top = fees.headline(data["month"], rate, data["aging"], int(data["handling"]["fee"][0]))
+top = fees.headline(data["month"], rate, data["aging"])
 cols = st.columns(4)
 cols[0].metric("入金額（期間）", f"{top['income']:,} 円")
-cols[1].metric("決済手数料（支払者負担）", f"{top['handling_fee']:,} 円")
+cols[1].metric(
+    "決済手数料（支払者負担）",
+    f"{top['handling_fee']:,} 円",
+    help="期間内の入金で支払者が負担した手数料。複数の明細をまとめた入金の手数料は、明細の金額に応じて按分します。",
+)
 rate_shown = f"{top['collection_rate']:.1f} %" if top["collection_rate"] is not None else "—"
 cols[2].metric("回収率（期間内の請求）", rate_shown)
 cols[3].metric("未納額（本日時点）", f"{top['outstanding']:,} 円")
+
+HEADERS = {"amount": "入金額", "lines": "明細数", **DIMENSION_LABELS}
+AGING = {"amount": "未納額", "lines": "明細数"}
 
 st.subheader("月別の入金額")
 if data["month"].is_empty():
     st.info("この期間の入金はありません。")
 else:
-    monthly = scheme_name(data["month"])
-    st.plotly_chart(
+    monthly = display.readable(data["month"], cfg)
+    charts.show(
         px.bar(
             monthly,
             x="month",
@@ -91,9 +87,12 @@ else:
             color="scheme",
             labels={"month": "月", "amount": "入金額（円）", "scheme": "制度"},
         ),
-        width="stretch",
+        x="month",
+        y="yen",
     )
-    downloads(monthly, f"income_by_month_{window.start}_{window.end}", key="fees_month")
+    downloads(
+        data["month"], f"月別入金額_{window.start}_{window.end}", key="fees_month", headers=HEADERS
+    )
 
 st.subheader("内訳")
 dimension = st.radio(
@@ -103,51 +102,46 @@ dimension = st.radio(
     horizontal=True,
     key=DIMENSION,
 )
-breakdown = data[dimension]
-if dimension == "scheme":
-    breakdown = scheme_name(breakdown)
-elif dimension == "method":
-    breakdown = breakdown.with_columns(
-        pl.col("method").replace_strict(methods, default=pl.col("method"))
+breakdown = display.readable(data[dimension], cfg)
+if not breakdown.is_empty():
+    charts.show(
+        px.bar(
+            breakdown.head(30),
+            x=dimension,
+            y="amount",
+            labels={"amount": "入金額（円）", dimension: DIMENSION_LABELS[dimension]},
+        ),
+        y="yen",
     )
-shown = breakdown.rename({dimension: DIMENSION_LABELS[dimension]})
-if not shown.is_empty():
-    top = shown.head(30)
-    st.plotly_chart(
-        px.bar(top, x=DIMENSION_LABELS[dimension], y="amount", labels={"amount": "入金額（円）"}),
-        width="stretch",
-    )
-table(shown)
-downloads(shown, f"income_by_{dimension}_{window.start}_{window.end}", key="fees_breakdown")
+table(breakdown, headers=HEADERS)
+downloads(
+    breakdown,
+    f"{DIMENSION_LABELS[dimension]}別入金額_{window.start}_{window.end}",
+    key="fees_breakdown",
+    headers=HEADERS,
+)
 
 left, right = st.columns(2)
 with left:
     st.subheader("未納の経過日数")
-    aging = (
-        scheme_name(data["aging"])
-        .drop("youngest_days")
-        .rename({"scheme": "制度", "age_band": "経過日数", "lines": "件数"})
-    )
+    aging = display.readable(data["aging"].drop("youngest_days"), cfg)
     if aging.is_empty():
         st.info("未納の請求はありません。")
     else:
-        st.plotly_chart(
+        charts.show(
             px.bar(
                 aging,
-                x="制度",
+                x="scheme",
                 y="amount",
-                color="経過日数",
-                labels={"amount": "未納額（円）"},
-                category_orders={"経過日数": list(vocabulary.AGE_BANDS)},
+                color="age_band",
+                labels={"amount": "未納額（円）", "scheme": "制度", "age_band": "経過日数"},
+                category_orders={"age_band": list(vocabulary.AGE_BANDS)},
             ),
-            width="stretch",
+            y="yen",
         )
-        table(aging)
-        downloads(aging, f"outstanding_{today}", key="fees_aging")
+        table(aging, headers=AGING)
+        downloads(aging, f"未納の経過日数_{today}", key="fees_aging", headers=AGING)
 with right:
     st.subheader("回収率")
-    shown_rate = scheme_name(rate).rename(
-        {"scheme": "制度", "billed": "請求額", "paid": "入金額", "rate_percent": "回収率（%）"}
-    )
-    table(shown_rate)
-    downloads(shown_rate, f"collection_rate_{window.start}_{window.end}", key="fees_rate")
+    table(rate)
+    downloads(rate, f"回収率_{window.start}_{window.end}", key="fees_rate")

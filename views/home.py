@@ -10,6 +10,7 @@ from core import text
 from core.stats import overview
 from core.vocabulary import MEMBER_STATUSES as STATUSES
 from core.vocabulary import QUALIFICATION_STATUSES
+from ui import charts
 from ui.auth import current_user
 from ui.data import connection, settings
 
@@ -53,9 +54,9 @@ with left:
             x="body",
             y="members",
             color="status",
-            labels={"body": "団体", "members": "人数", "status": "状態"},
+            labels={"body": "団体", "members": "人数（人）", "status": "状態"},
         )
-        st.plotly_chart(chart, width="stretch")
+        charts.show(chart, y="count")
 with right:
     st.subheader("資格の状態")
     if quals.is_empty():
@@ -76,6 +77,6 @@ with right:
             x="scheme",
             y="n",
             color="status",
-            labels={"scheme": "制度", "n": "件数", "status": "状態"},
+            labels={"scheme": "制度", "n": "件数（件）", "status": "状態"},
         )
-        st.plotly_chart(chart, width="stretch")
+        charts.show(chart, y="count")

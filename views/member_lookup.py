@@ -54,26 +54,30 @@ def organisation_choices(scope: str) -> dict[str, str]:
 
 with st.form("lookup_form"):
     top = st.columns([3, 1])
+    fields = members.searchable_fields(user.masked)
     top[0].text_input(
         "キーワード",
         key=KEYWORD,
-        placeholder="会員番号・氏名・フリガナ（ひらがな可）・電話番号・メールアドレス",
+        placeholder="会員番号（個人情報は検索に使えません）"
+        if user.masked
+        else "会員番号・氏名・フリガナ（ひらがな可）・電話番号・メールアドレス",
     )
-    top[1].selectbox(
-        "検索対象", list(members.SEARCH_FIELDS), format_func=members.SEARCH_FIELDS.get, key=FIELD
-    )
+    top[1].selectbox("検索対象", list(fields), format_func=fields.get, key=FIELD)
     filters = st.columns(5)
     org_choices = organisation_choices(user.scope)
     filters[0].selectbox(
         "所属組織", [ANY, *org_choices], format_func=lambda c: org_choices.get(c, c), key=ORG
     )
-    schemes = [ANY, *schemes.CODES]
+    scheme_choices = [ANY, *schemes.CODES]
     filters[1].selectbox(
-        "制度", schemes, format_func=lambda s: s if s == ANY else cfg.scheme_name(s), key=SCHEME
+        "制度",
+        scheme_choices,
+        format_func=lambda s: s if s == ANY else cfg.scheme_name(s),
+        key=SCHEME,
     )
     all_quals = {
         f"{s}/{q}": f"{cfg.scheme_name(s)}: {label}"
-        for s in schemes[1:]
+        for s in schemes.CODES
         for q, label in cfg.value(f"{s}.qualifications").items()
     }
     filters[2].selectbox(
@@ -108,6 +112,7 @@ if submitted:
         qualification_status=_chosen(Q_STATUS),
         status=_chosen(STATUS),
         page_size=PAGE_SIZE,
+        masked=user.masked,
     )
     st.session_state[PAGE] = 1
     st.session_state.pop(SELECTED, None)
@@ -128,10 +133,13 @@ if query is not None:
             f"**{total:,} 人**が見つかりました（{page} / {pages} ページ）。行を選ぶと詳細を表示します。"
         )
         shown = masking.mask_personal(found) if user.masked else found
-        shown = shown.with_columns(
-            pl.col("status").replace_strict(STATUSES, default=pl.col("status"))
+        event = table(
+            shown,
+            words={"status": STATUSES},
+            key=RESULTS,
+            on_select="rerun",
+            selection_mode="single-row",
         )
-        event = table(shown, key=RESULTS, on_select="rerun", selection_mode="single-row")
         rows = event.selection.rows if event is not None else []  # type: ignore[attr-defined]
         if rows:
             st.session_state[SELECTED] = found["member_no"][rows[0]]
@@ -273,17 +281,7 @@ with tabs[1]:
     if held.is_empty():
         st.info("資格の登録はありません。")
     else:
-        labelled = held.with_columns(
-            pl.struct("scheme", "qualification")
-            .map_elements(
-                lambda r: cfg.qualification_label(r["scheme"], r["qualification"]),
-                return_dtype=pl.String,
-            )
-            .alias("qualification"),
-            pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),
-            pl.col("status").replace_strict(QUALIFICATION_STATUSES, default=pl.col("status")),
-        ).drop("qualification_id")
-        table(labelled)
+        table(held.drop("qualification_id"), words={"status": QUALIFICATION_STATUSES})
         st.markdown("##### 更新要件と判定（本日時点）")
         for q in explained["qualifications"]:
             until = (
@@ -305,7 +303,13 @@ with tabs[2]:
     if done.is_empty():
         st.info("実績の登録はありません。")
     else:
-        table(done.select([c for c in done.columns if done[c].null_count() < done.height]))
+        table(
+            done.select([c for c in done.columns if done[c].null_count() < done.height]),
+            words={
+                "kind": vocabulary.ACTIVITY_KINDS,
+                "category": cfg.value("itc.points.categories"),
+            },
+        )
 
 with tabs[3]:
     member_billing.show(user, member_no, bills)
@@ -315,16 +319,11 @@ with tabs[4]:
         st.info("申請はありません。")
     else:
         table(
-            applied.with_columns(
-                pl.col("kind").replace_strict(vocabulary.APPLICATION_KINDS, default=pl.col("kind")),
-                pl.col("status").replace_strict(
-                    vocabulary.APPLICATION_STATUSES, default=pl.col("status")
-                ),
-                pl.col("level").replace_strict(vocabulary.LEVELS, default=pl.col("level")),
-                pl.col("entered_by").replace_strict(
-                    vocabulary.ENTERED_BY, default=pl.col("entered_by")
-                ),
-            )
+            applied,
+            words={
+                "kind": vocabulary.APPLICATION_KINDS,
+                "status": vocabulary.APPLICATION_STATUSES,
+            },
         )
         st.caption("申請の履歴は「申請入力・差戻し対応」の「申請の照会」で申請番号から開けます。")
 

@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-import polars as pl
 import streamlit as st
 
-from core import vocabulary
+from core import text, vocabulary
 from core.billing import reconciliation
 from core.errors import PaymentConflict, PaymentRefused
+from ui import display
 from ui.auth import current_user
 from ui.data import connection, settings
 from ui.widgets import downloads, flash, show_flash, table
@@ -48,13 +48,12 @@ if items.is_empty():
     st.success("未処理の入金はありません。" if show == "open" else "消込の記録はありません。")
     st.stop()
 
-shown = items.with_columns(
-    pl.col("kind").replace_strict(vocabulary.RECONCILIATION_KINDS, default=pl.col("kind")),
-    pl.col("status").replace_strict(vocabulary.RECONCILIATION_STATUSES, default=pl.col("status")),
-    pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),
-)
-event = table(shown, on_select="rerun", selection_mode="single-row", key=PICK)
-downloads(shown, f"reconciliation_{dt.date.today()}", key="recon_download")
+WORDS = {
+    "kind": vocabulary.RECONCILIATION_KINDS,
+    "status": vocabulary.RECONCILIATION_STATUSES,
+}
+event = table(items, words=WORDS, on_select="rerun", selection_mode="single-row", key=PICK)
+downloads(items, f"入金消込_{dt.date.today()}", key="recon_download", words=WORDS)
 rows = [r for r in event.selection.rows if r < items.height]
 if not rows:
     st.info("処理する入金を表の左端で選んでください。")
@@ -63,9 +62,11 @@ if not rows:
 item = items.row(rows[0], named=True)
 st.subheader(f"消込番号 {item['item_id']}: {vocabulary.RECONCILIATION_KINDS[item['kind']]}")
 expected = f"{item['expected']:,}円" if item["expected"] is not None else "なし"
+item_words = display.words_for(cfg)["item"]
 st.markdown(
-    f"会員番号 **{item['member_no']}**・{item['item']}・入金 **{item['amount']:,}円**"
-    f"（{item['paid_on']}、{item['reference']}）・未納額 {expected}"
+    f"会員番号 **{item['member_no'] or '—'}**・{item_words.get(item['item'], item['item'] or '—')}"
+    f"・入金 **{item['amount']:,}円**（{text.jp_date(item['paid_on'])}、参照番号 {item['reference']}）"
+    f"・未納額 {expected}"
 )
 if item["status"] != "open":
     st.info(f"この入金は処理済みです（{vocabulary.RECONCILIATION_STATUSES[item['status']]}）。")
@@ -80,9 +81,8 @@ if action == "apply":
         st.warning("この会員に未納の明細はありません。返金または処理済みにしてください。")
     else:
         labels = {
-            r[
-                "billing_id"
-            ]: f"#{r['billing_id']} {r['description']}（{r['amount'] + r['handling_fee']:,}円・{r['issued_on']}）"
+            r["billing_id"]: f"明細番号 {r['billing_id']} {r['description']}"
+            f"（{r['amount'] + r['handling_fee']:,}円・請求日 {text.jp_date(r['issued_on'])}）"
             for r in candidates.iter_rows(named=True)
         }
         line = st.selectbox("充当する明細", list(labels), format_func=labels.get, key=LINE)

@@ -11,10 +11,10 @@ from core.errors import ConflictError
 from core.members.organizations import ALL_SCOPE
 from core.renewals import batch
 from core.store import audit
-from core.vocabulary import DECISION_LABELS, OUTCOME_LABELS
+from core.vocabulary import MEMBER_STATUSES, OUTCOME_LABELS, QUALIFICATION_STATUSES
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import audit_words, downloads, flash, show_flash, table
+from ui.widgets import audit_words, downloads, flash, show_flash, table, working
 
 AS_OF = "batch_as_of"
 SCHEMES = "batch_schemes"
@@ -46,6 +46,7 @@ chosen = right.multiselect(
 
 
 def counts_frame(counts: list[dict]) -> pl.DataFrame:
+    """One row per scheme, one column per outcome; an outcome a scheme cannot have is —."""
     frame = pl.DataFrame(counts)
     return (
         frame.with_columns(
@@ -62,31 +63,45 @@ if not chosen:
     st.stop()
 
 if st.button("プレビュー（書き込みません）", icon=":material/visibility:"):
-    with connection() as con, st.spinner("判定しています…"):
+    with connection() as con, working("判定しています") as progress:
         st.session_state[PREVIEW] = (
             as_of,
             tuple(chosen),
-            *batch.preview(con, as_of, schemes=tuple(chosen)),
+            *batch.preview(con, as_of, schemes=tuple(chosen), progress=progress),
         )
 
 preview = st.session_state.get(PREVIEW)
 if preview and preview[0] == as_of and preview[1] == tuple(chosen):
     _, _, counts, sample = preview
     st.subheader(f"{as_of:%Y年%-m月%-d日}時点の判定（プレビュー）")
-    st.dataframe(counts_frame(counts), hide_index=True)
+    table(counts_frame(counts))
     if sample.height:
         st.markdown("**対象の例（判定ごとに最大10件）**")
+        # SAJ's membership rows carry the member's status, the others the qualification's
+        membership = pl.col("qualification") == batch.MEMBERSHIP
         table(
             sample.with_columns(
-                pl.col("decision").replace_strict(DECISION_LABELS, default=pl.col("decision"))
+                pl.when(membership)
+                .then(pl.col("status").replace_strict(MEMBER_STATUSES, default=pl.col("status")))
+                .otherwise(
+                    pl.col("status").replace_strict(
+                        QUALIFICATION_STATUSES, default=pl.col("status")
+                    )
+                ),
+                pl.when(membership)
+                .then(pl.lit("会員登録（年度）"))
+                .otherwise(pl.col("qualification"))
+                .alias("qualification"),
             )
         )
     total = sum(c["n"] for c in counts if c["outcome"] != "unchanged")
     st.checkbox(f"{total:,}件の資格に上記の変更を適用することを確認しました", key=CONFIRM)
     if st.button("更新処理を実行", type="primary", disabled=not st.session_state.get(CONFIRM)):
         try:
-            with connection() as con, st.spinner("実行しています…"):
-                result = batch.run(con, as_of, schemes=tuple(chosen), actor=user.username)
+            with connection() as con, working("実行しています") as progress:
+                result = batch.run(
+                    con, as_of, schemes=tuple(chosen), actor=user.username, progress=progress
+                )
         except ConflictError as exc:
             st.error(str(exc))
         else:
@@ -114,7 +129,8 @@ shown = history.with_columns(
         ),
         return_dtype=pl.String,
     )
-    .alias("changes")
+    .alias("changes"),
+    pl.col("schemes").str.split(","),
 ).select("run_id", "as_of", "schemes", "actor", "started_at", "changes", "batch_id")
 table(shown)
 run_id = st.selectbox("監査ログを表示する実行番号", shown["run_id"].to_list(), key=RUN_PICK)
@@ -123,4 +139,4 @@ with connection() as con:
     rows = audit.batch(con, batch_id)
 st.write(f"実行番号 {run_id} の監査ログ（{rows.height:,}件まで表示）")
 table(audit_words(rows))
-downloads(rows, f"renewal_run_{run_id}_audit", key="batch_audit")
+downloads(audit_words(rows), f"更新処理_実行{run_id}_監査ログ", key="batch_audit")

@@ -10,9 +10,10 @@ from core.config import ConfigError
 from core.config.settings import BY_KEY
 from core.renewals import whatif
 from core.vocabulary import OUTCOME_LABELS
+from ui import charts
 from ui.auth import current_user
 from ui.data import connection, settings
-from ui.widgets import downloads, table
+from ui.widgets import downloads, table, working
 
 AS_OF = "whatif_as_of"
 EDITOR = "whatif_editor"
@@ -28,13 +29,23 @@ st.caption(
 
 as_of = st.date_input("基準日", value=dt.date.today(), key=AS_OF, format="YYYY/MM/DD")
 keys = whatif.tunable_keys(cfg, as_of)
+
+
+def amount(value: object, unit: str) -> str:
+    """15 → 「15ポイント」, 0.5 → 「0.5ポイント」, 21600 → 「21,600円」."""
+    number = float(value)  # type: ignore[arg-type]
+    shown = f"{int(number):,}" if number.is_integer() else f"{number:,.1f}"
+    return f"{shown}{unit}"
+
+
 editor = pl.DataFrame(
     {
-        "設定キー": keys,
-        "説明": [BY_KEY[k].help for k in keys],
-        "単位": [BY_KEY[k].unit for k in keys],
-        "現在の値": [float(cfg.value(k, as_of)) for k in keys],
+        "key": keys,  # hidden: which setting a row changes
+        "制度": [cfg.scheme_name(k.split(".", 1)[0]) for k in keys],
+        "項目": [BY_KEY[k].help for k in keys],
+        "現在の値": [amount(cfg.value(k, as_of), BY_KEY[k].unit) for k in keys],
         "変更後の値": [None] * len(keys),
+        "単位": [BY_KEY[k].unit for k in keys],
     },
     schema_overrides={"変更後の値": pl.Float64},
 )
@@ -42,23 +53,25 @@ edited = st.data_editor(
     editor,
     key=EDITOR,
     hide_index=True,
-    disabled=["設定キー", "説明", "単位", "現在の値"],
-    column_config={"変更後の値": st.column_config.NumberColumn("変更後の値", min_value=0)},
+    disabled=["制度", "項目", "現在の値", "単位"],
+    column_config={
+        "key": None,
+        "変更後の値": st.column_config.NumberColumn("変更後の値", min_value=0, format="localized"),
+    },
 )
 changes = {
-    row["設定キー"]: (
-        int(row["変更後の値"]) if BY_KEY[row["設定キー"]].type == "int" else row["変更後の値"]
-    )
+    row["key"]: (int(row["変更後の値"]) if BY_KEY[row["key"]].type == "int" else row["変更後の値"])
     for row in pl.DataFrame(edited).iter_rows(named=True)
-    if row["変更後の値"] is not None and row["変更後の値"] != row["現在の値"]
+    if row["変更後の値"] is not None
+    and float(row["変更後の値"]) != float(cfg.value(row["key"], as_of))
 }
 if st.button("シミュレーション実行", type="primary", disabled=not changes):
     try:
-        with connection() as con, st.spinner("全会員の判定を2通り計算しています…"):
+        with connection() as con, working("全会員の判定を2通り計算しています") as progress:
             st.session_state[RESULT] = (
                 as_of,
                 changes,
-                whatif.compare(con, as_of, changes, scope=user.scope),
+                whatif.compare(con, as_of, changes, scope=user.scope, progress=progress),
             )
     except ConfigError as exc:
         st.error(f"設定値が正しくありません: {exc}")
@@ -73,20 +86,18 @@ st.subheader(f"{day:%Y年%-m月%-d日}時点の比較")
 st.write(
     "変更: "
     + "、".join(
-        f"{BY_KEY[k].help} {cfg.value(k, day)} → {v}{BY_KEY[k].unit}" for k, v in applied.items()
+        f"{cfg.scheme_name(k.split('.', 1)[0])} {BY_KEY[k].help}"
+        f" {amount(cfg.value(k, day), BY_KEY[k].unit)} → {amount(v, BY_KEY[k].unit)}"
+        for k, v in applied.items()
     )
 )
-income = result.fees
 cols = st.columns(2)
 cols[0].metric("判定が変わる資格", f"{result.moved:,} 件")
 cols[1].metric("会費収入の差（請求額）", f"{result.income_difference:+,} 円")
 
-labelled = result.transitions.with_columns(
-    pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String),
-    pl.col("today").replace_strict(OUTCOME_LABELS, default=pl.col("today")),
-    pl.col("proposed").replace_strict(OUTCOME_LABELS, default=pl.col("proposed")),
-)
-moved = labelled.filter(pl.col("today") != pl.col("proposed"))
+OUTCOME = {"today": OUTCOME_LABELS, "proposed": OUTCOME_LABELS}
+HEADERS = {"today": "現在の判定", "proposed": "変更後の判定", "n": "資格数"}
+moved = result.transitions.filter(pl.col("today") != pl.col("proposed"))
 st.markdown("**制度ごとの移動（現在 → 変更後）**")
 by_scheme = (
     moved.group_by("scheme", "today", "proposed")
@@ -96,24 +107,21 @@ by_scheme = (
 if by_scheme.is_empty():
     st.info("この変更では判定の変わる資格はありません。")
 else:
-    table(by_scheme.rename({"scheme": "制度", "today": "現在", "proposed": "変更後", "n": "件数"}))
+    table(by_scheme, words=OUTCOME, headers=HEADERS)
     by_prefecture = moved.group_by("prefecture").agg(pl.col("n").sum()).sort("n", descending=True)
-    chart = px.bar(
-        by_prefecture,
-        x="prefecture",
-        y="n",
-        labels={"prefecture": "都道府県", "n": "判定が変わる資格"},
+    charts.show(
+        px.bar(
+            by_prefecture,
+            x="prefecture",
+            y="n",
+            labels={"prefecture": "都道府県", "n": "判定が変わる資格（件）"},
+        ),
+        y="count",
     )
-    st.plotly_chart(chart, width="stretch")
 st.markdown("**会費収入（この判定で請求される額）**")
-table(
-    income.with_columns(
-        pl.col("scheme").map_elements(cfg.scheme_name, return_dtype=pl.String)
-    ).rename(
-        {"scheme": "制度", "today_income": "現在", "proposed_income": "変更後", "difference": "差"}
-    )
-)
-export = labelled.rename(
-    {"scheme": "制度", "prefecture": "都道府県", "today": "現在", "proposed": "変更後", "n": "件数"}
-)
-downloads(export, f"whatif_{day.isoformat()}", key="whatif")
+INCOME = {"today_income": "現在", "proposed_income": "変更後", "difference": "差"}
+table(result.fees, headers=INCOME)
+downloads(
+    result.transitions, f"ルール変更シミュレーション_{day}", key="whatif", words=OUTCOME,
+    headers=HEADERS,
+)  # fmt: skip

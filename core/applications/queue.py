@@ -21,7 +21,6 @@ import polars as pl
 from core import config, schemes, text
 from core.applications import business_days, routing
 from core.config import Config
-from core.members import organizations
 from core.store import db, queries
 
 QUEUE_LIMIT = 500  # rows shown at once; counts cover the whole queue
@@ -141,18 +140,21 @@ def sla_history(
     scope: str,
     first: dt.date,
     last: dt.date,
+    role: str = "hq_staff",
     scheme: str | None = None,
     now: dt.datetime | None = None,
 ) -> pl.DataFrame:
     """Per day, level and organisation (and per day and level with org_code null): pending,
-    median and p95 waiting hours, overdue."""
+    median and p95 waiting hours, overdue — over the applications the user's queue holds
+    (for an approver, their own level), so that today's count is the queue's."""
     now = now or text.jst_now()
+    where, params = routing.scope_filter(con, role, scope, column="st.org_code")
     with _sla_relations(con, now.date()):
         return db.frame(
             con,
-            queries.query("approvals", "sla_history"),
+            queries.query("approvals", "sla_history").format(scope=where),
             {
-                "prefix": organizations.scope_path(con, scope),
+                **params,
                 "scheme": scheme,
                 "from": first,
                 "to": last,

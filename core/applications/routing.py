@@ -137,18 +137,18 @@ def may_approve(role: str, scope: str) -> None:
 
 
 def scope_filter(
-    con: duckdb.DuckDBPyConnection, role: str, scope: str
+    con: duckdb.DuckDBPyConnection, role: str, scope: str, column: str = "a.level_org_code"
 ) -> tuple[str, dict[str, Any]]:
     """Which waiting applications a user may act on: within the scope, and for an approver
     only at the level of their own organisation (a prefecture approver approves at
-    prefecture level)."""
+    prefecture level). `column` holds the organisation the application waits at."""
     prefix = organizations.scope_path(con, scope)
     level = None
     if role == "approver" and scope != organizations.ALL_SCOPE:
         row = db.one(con, "SELECT kind FROM organizations WHERE org_code = ?", [scope])
         level = row[0] if row else None
     return (
-        "a.level_org_code IN (SELECT org_code FROM organizations"
+        f"{column} IN (SELECT org_code FROM organizations"
         " WHERE starts_with(path, $prefix) AND ($own_level IS NULL OR kind = $own_level))",
         {"prefix": prefix, "own_level": level},
     )

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import duckdb
 import numpy as np
 
-from core import config
+from core import config, text
 from core.billing import lines as billing_lines
 from core.config import Config
 from core.demo import applications as open_applications
@@ -155,7 +155,7 @@ def build_demo(
         # approvals in the intake add billing lines and steps: count what the tables hold
         counts = {table: db.table_count(con, table) for table in DEMO_TABLES}
         batch = f"demo-{uuid.uuid4().hex[:12]}"
-        note = f"members={members} seed={seed} today={on.isoformat()}"
+        note = f"デモデータ（会員 {members:,}人・乱数 {seed}・基準日 {text.jp_date(on)}）"
         con.executemany(
             "INSERT INTO audit_log (actor, action, table_name, new_value, reason, batch_id)"
             " VALUES ('cli:demo', 'demo', ?, ?, ?, ?)",

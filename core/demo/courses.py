@@ -46,7 +46,7 @@ KINDS: dict[str, dict[str, Any]] = {
         "notes": "筆記用具、動きやすい服装、JPTECガイドブック",
     },
     "jspo": {
-        "prefix": "SP",
+        "prefix": "JSPO",
         "title": "義務研修",
         "venues": ("総合体育館 会議室", "スポーツ会館 研修室", "県民会館 大会議室"),
         "capacity": (40, 60, 80, 100),

@@ -26,6 +26,7 @@ import polars as pl
 from core import config, text
 from core.documents.pdf import Cover, Draft, render
 from core.members import organizations
+from core.progress import Progress, quiet
 from core.store import db
 
 KINDS = {
@@ -318,6 +319,7 @@ def club_batch(
     scheme: str | None = None,
     today: dt.date | None = None,
     cfg: config.Config | None = None,
+    progress: Progress = quiet,
 ) -> Batch:
     """One PDF for an organisation's own members: a cover page, then each member's document.
 
@@ -358,4 +360,4 @@ def club_batch(
         ),
         total_line=f"{len(issues):,} 名　総合計 {grand:,} 円",
     )
-    return Batch(render([i.draft for i in issues], cover), len(issues), grand)
+    return Batch(render([i.draft for i in issues], cover, progress), len(issues), grand)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from fpdf import FPDF, FontFace
 
 from core.documents import font
+from core.progress import Progress, quiet
 
 _F = font.FAMILY
 _PLAIN = FontFace(emphasis="")  # IPAexGothic has no bold face
@@ -65,7 +66,9 @@ def _strings(page: Draft | Cover) -> Iterable[str]:
                 yield from (item,) if isinstance(item, str) else item
 
 
-def render(drafts: Sequence[Draft], cover: Cover | None = None) -> bytes:
+def render(
+    drafts: Sequence[Draft], cover: Cover | None = None, progress: Progress = quiet
+) -> bytes:
     """One PDF: the cover (if any), then each draft starting on a new page."""
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
@@ -73,8 +76,11 @@ def render(drafts: Sequence[Draft], cover: Cover | None = None) -> bytes:
     font.register(pdf, TRANSFER_HEADING + "".join(s for page in pages for s in _strings(page)))
     if cover:
         _cover(pdf, cover)
-    for draft in drafts:
+    for n, draft in enumerate(drafts):
+        if n % 50 == 0:
+            progress(n / len(drafts), f"{len(drafts):,}通のうち{n + 1:,}通目を作成しています")
         _document(pdf, draft)
+    progress(1.0, "PDFにまとめています")
     return bytes(pdf.output())
 
 

@@ -40,6 +40,8 @@ SEARCH_FIELDS = {
     "email": "メールアドレス",
 }
 
+MASKED_SEARCH_FIELDS = ("member_no",)
+
 
 @dataclass(frozen=True)
 class MemberQuery:
@@ -54,6 +56,9 @@ class MemberQuery:
     status: str | None = None
     page: int = 1
     page_size: int = 25
+    # the user may not see personal data (masking): personal data is no search key either,
+    # or a name or a telephone number typed would tell whether that person is a member
+    masked: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,8 +76,20 @@ def detect_field(keyword: str) -> str:
     return "name"
 
 
-def _keyword_condition(keyword: str, search_field: str) -> tuple[str, list[Any]]:
+def searchable_fields(masked: bool) -> dict[str, str]:
+    """The search fields a user may choose: by member number alone where personal data is
+    masked."""
+    if masked:
+        return {f: SEARCH_FIELDS[f] for f in MASKED_SEARCH_FIELDS}
+    return dict(SEARCH_FIELDS)
+
+
+def _keyword_condition(
+    keyword: str, search_field: str, *, masked: bool = False
+) -> tuple[str, list[Any]]:
     chosen = detect_field(keyword) if search_field == "auto" else search_field
+    if masked and chosen not in MASKED_SEARCH_FIELDS:
+        chosen = "member_no"  # a name typed matches no member number
     value = unicodedata.normalize("NFKC", keyword).strip()
     if chosen == "member_no":
         return "upper(m.member_no) LIKE upper(?) || '%'", [value]
@@ -92,7 +109,9 @@ def search(
     where = ["starts_with(o.path, ?)"]
     params: list[Any] = [scope_path(con, scope)]
     if query.keyword.strip():
-        condition, values = _keyword_condition(query.keyword, query.search_field)
+        condition, values = _keyword_condition(
+            query.keyword, query.search_field, masked=query.masked
+        )
         where.append(condition)
         params += values
     if query.org_code:

@@ -25,6 +25,7 @@ from core import config, schemes, vocabulary
 from core.billing import lines as billing_lines
 from core.errors import ConflictError
 from core.members.records import ERASED_FIELDS
+from core.progress import Progress, quiet, within
 from core.schemes.base import Reader
 from core.store import audit, db, queries
 
@@ -38,12 +39,14 @@ def requirements(
     schemes: tuple[str, ...] = schemes.CODES,
     member_no: str | None = None,
     cfg: config.Config | None = None,
+    progress: Progress = quiet,
 ) -> pl.DataFrame:
     """The requirements relation: one row per qualification and requirement, with decisions."""
     settings = cfg or config.current()
     frames = []
-    for code in schemes:
+    for n, code in enumerate(schemes):
         scheme = _scheme(code)
+        progress(n / len(schemes), f"{settings.scheme_name(code)}の更新要件を判定しています")
         params = {"as_of": as_of, "member_no": member_no,
                   **scheme.renewal_parameters(Reader(settings, as_of))}  # fmt: skip
         frames.append(db.frame(con, queries.query("renewals", scheme.renewal_relation), params))
@@ -108,9 +111,10 @@ def preview(
     *,
     schemes: tuple[str, ...] = schemes.CODES,
     per_outcome: int = 10,
+    progress: Progress = quiet,
 ) -> tuple[list[dict[str, Any]], pl.DataFrame]:
     """What a run would do, writing nothing: the counts and a few qualifications per outcome."""
-    decided = decisions(requirements(con, as_of, schemes=schemes))
+    decided = decisions(requirements(con, as_of, schemes=schemes, progress=progress))
     counts = count_outcomes(decided, schemes)
     if decided.is_empty():
         return counts, decided
@@ -142,6 +146,7 @@ def run(
     schemes: tuple[str, ...] = schemes.CODES,
     dry_run: bool = False,
     actor: str = "cli:renew",
+    progress: Progress = quiet,
 ) -> RunResult:
     """Apply every scheme's decisions as of a date, all or nothing; a dry run writes nothing.
 
@@ -152,7 +157,9 @@ def run(
         _scheme(code)  # ValueError names an unknown scheme
     con.execute("BEGIN TRANSACTION")
     try:
-        decided = decisions(requirements(con, as_of, schemes=schemes))
+        decided = decisions(
+            requirements(con, as_of, schemes=schemes, progress=within(progress, 0, 0.6))
+        )
         counts = count_outcomes(decided, schemes)
         if dry_run:
             con.execute("ROLLBACK")
@@ -160,7 +167,8 @@ def run(
         batch_id = audit.new_batch_id()
         changes = decided.filter(pl.col("decision") != "none") if decided.height else decided
         if changes.height:
-            _apply(con, changes, as_of, actor, batch_id, config.current())
+            _apply(con, changes, as_of, actor, batch_id, config.current(), progress)
+        progress(0.95, "実行を記録しています")
         row = con.execute(
             "INSERT INTO renewal_runs (as_of, schemes, actor, finished_at, counts, batch_id)"
             " VALUES (?, ?, ?, current_timestamp, ?, ?) RETURNING run_id",
@@ -192,6 +200,7 @@ def _apply(
     actor: str,
     batch_id: str,
     cfg: config.Config,
+    progress: Progress = quiet,
 ) -> None:
     new_status = {code: d.new_status for code, d in vocabulary.DECISIONS.items() if d.new_status}
     staged = changes.with_columns(
@@ -215,7 +224,9 @@ def _apply(
     members = staged.filter(pl.col("qualification") == MEMBERSHIP)
     staged = staged.filter(pl.col("qualification") != MEMBERSHIP)
     if members.height:
+        progress(0.6, f"年度登録のない会員 {members.height:,}人を抹消しています")
         _erase_members(con, members, as_of, actor, batch_id)
+    progress(0.65, f"資格 {staged.height:,}件の状態と有効期間を更新しています")
     with db.registered(con, renewal_changes=staged, renewal_fees=_fees(staged, as_of, cfg)):
         for field, new in (
             ("status", "new_status"),
@@ -240,6 +251,7 @@ def _apply(
             FROM renewal_changes c WHERE q.qualification_id = c.qualification_id
             """
         )
+        progress(0.85, "会費を請求しています")
         billing_lines.write(
             con, "renewal_fees", cfg=cfg, actor=actor, reason=None, batch_id=batch_id, on=as_of
         )

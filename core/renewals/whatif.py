@@ -17,6 +17,7 @@ import polars as pl
 from core import config, schemes, vocabulary
 from core.config.settings import BY_KEY
 from core.members.organizations import scope_path
+from core.progress import Progress, quiet, within
 from core.renewals import batch
 from core.store import db
 
@@ -64,6 +65,7 @@ def compare(
     *,
     scope: str = "*",
     codes: tuple[str, ...] = schemes.CODES,
+    progress: Progress = quiet,
 ) -> WhatIf:
     """Decisions as of `as_of` under today's configuration and under `overrides`."""
     current = config.current()
@@ -71,8 +73,10 @@ def compare(
     # only the schemes whose settings change can move: the others need not be computed twice
     codes = tuple(c for c in codes if any(key.startswith(f"{c}.") for key in overrides)) or codes
     runs = {}
-    for name, cfg in (("today", current), ("proposed", proposed)):
-        rows = batch.requirements(con, as_of, schemes=codes, cfg=cfg)
+    runs_of = (("today", current, "現在の設定で"), ("proposed", proposed, "変更後の設定で"))
+    for n, (name, cfg, words) in enumerate(runs_of):
+        part = within(progress, n * 0.45, (n + 1) * 0.45, words)
+        rows = batch.requirements(con, as_of, schemes=codes, cfg=cfg, progress=part)
         runs[name] = batch.decisions(rows).select(
             "member_no",
             "qualification",
@@ -98,6 +102,7 @@ def compare(
             pl.col("proposed_fee").fill_null(0),
         )
     )
+    progress(0.9, "都道府県ごとに集計しています")
     places = db.frame(
         con,
         "SELECT m.member_no, coalesce(m.prefecture, '（不明）') AS prefecture"

@@ -120,13 +120,25 @@ def export_table(
     return frame.height
 
 
-def to_bytes(frame: pl.DataFrame, suffix: str) -> bytes:
-    """A frame as a download for the pages: .csv (with BOM) or .xlsx."""
+def to_bytes(frame: pl.DataFrame, suffix: str, *, people: bool = False) -> bytes:
+    """A frame as a download for the pages: .csv (with BOM) or .xlsx. For `people`, dates
+    read 2026/11/24 and times 2026/11/24 13:05 (a frame from ui.display.for_people)."""
     import io
 
     buffer = io.BytesIO()
     if suffix == ".csv":
-        neutralised(frame).write_csv(buffer, include_bom=True)
+        neutralised(frame).write_csv(
+            buffer,
+            include_bom=True,
+            date_format="%Y/%m/%d" if people else None,
+            datetime_format="%Y/%m/%d %H:%M" if people else None,
+        )
     else:
-        excel_ready(frame).write_excel(buffer, autofit=True)
+        excel_ready(frame).write_excel(
+            buffer,
+            autofit=True,
+            dtype_formats={pl.Date: "yyyy/mm/dd", pl.Datetime: "yyyy/mm/dd hh:mm"}
+            if people
+            else None,
+        )
     return buffer.getvalue()

@@ -3,6 +3,8 @@
 -- the end of the day (or now, for today), their median and 95th-percentile waiting time in
 -- hours and how many were past their SLA deadline. Rebuilt from application_steps:
 -- each step that leaves an application at a level opens an interval that the next step closes.
+-- The scope condition, filled in by core.applications.queue, keeps the organisations whose
+-- queue the user sees (an approver: their own level), so today's count is the queue's.
 WITH steps AS (
     SELECT s.application_id, a.scheme, s.next_level AS level, s.next_org_code AS org_code,
            s.acted_at AS since,
@@ -18,7 +20,7 @@ intervals AS (
     LEFT JOIN sla_deadlines d
       ON d.scheme = st.scheme AND d.level = st.level AND d.day = st.since::DATE
     WHERE st.level IS NOT NULL
-      AND st.org_code IN (SELECT org_code FROM organizations WHERE starts_with(path, $prefix))
+      AND {scope}
       AND ($scheme IS NULL OR st.scheme = $scheme)
       AND st.since < $to::DATE + INTERVAL 1 DAY
       AND (st.until IS NULL OR st.until >= $from::DATE)
