@@ -95,9 +95,12 @@ if wanted in choices and COURSE not in st.session_state:
 if COURSE not in st.session_state:
     st.session_state[COURSE] = list(choices)[nearest(choices, course_days())]
 code = st.selectbox(
-    "講習（名前・コードで絞り込めます）", list(choices), format_func=choices.get, key=COURSE
+    "講習（名前・コードで絞り込めます）",
+    list(choices),
+    format_func=choices.get,
+    key=COURSE,
+    on_change=lambda: st.query_params.update(course=st.session_state[COURSE]),  # the address
 )
-st.query_params["course"] = code
 today = dt.date.today()
 with connection() as con:
     course = catalogue.course(con, code)
