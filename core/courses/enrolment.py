@@ -76,7 +76,17 @@ def check(con: duckdb.DuckDBPyConnection, requests: pl.DataFrame, cfg: Config) -
     day = requests["reserved_at"].min() if requests.height else None
     on = day.date() if isinstance(day, dt.datetime) else dt.date.today()
     members = requests["member_no"].drop_nulls().unique().sort().to_list()
-    with db.registered(con, requests=requests, course_policies=policy.frame(cfg, on)):
+    # the requesting members, found by the members' key first: inside the whole check the
+    # planner would scan a million members for them
+    found = db.frame(
+        con,
+        "SELECT member_no, org_code FROM members"
+        " WHERE member_no = ANY($members::VARCHAR[]) AND status = 'active'",
+        {"members": members},
+    )
+    with db.registered(
+        con, requests=requests, course_policies=policy.frame(cfg, on), request_members=found
+    ):
         return db.frame(con, queries.query("courses", "requests"), {"members": members})
 
 

@@ -1,4 +1,5 @@
--- One row per reservation asked for (relation `requests`: a file's line, a form, a transfer),
+-- One row per reservation asked for (relation `requests`: a file's line, a form, a transfer;
+-- `request_members`: the active members among them, `$members`: their numbers),
 -- with the first reason the member may not have it for (NULL: none) and whether it came in
 -- only during the extra recruitment period (追加募集: taken only while a seat is free). What
 -- can change while a request waits for its seat — the course no longer scheduled or begun,
@@ -13,9 +14,8 @@
 -- another the member holds or waits for, or an earlier request's. Requests compete in
 -- (reserved_at, line) order.
 WITH member AS (
-    -- the requesting members ($members: their numbers), found by index
-    SELECT member_no, org_code FROM members
-    WHERE member_no = ANY($members::VARCHAR[]) AND status = 'active'
+    -- the requesting members that are active (request_members: found by the caller by key)
+    SELECT member_no, org_code FROM request_members
 ),
 
 request AS (
