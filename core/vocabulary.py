@@ -287,6 +287,137 @@ AUDIT_FIELDS = {
     "session": "ログイン",
 }
 
+# -- courses and rosters (core/courses) -------------------------------------------------------------
+
+COURSE_STATUSES = {"scheduled": "開講予定", "not_opened": "不開講", "cancelled": "中止"}
+# where a course stands on a day (core.courses.catalogue.phase), for the catalogue and roster
+COURSE_PHASES = {
+    "upcoming": "募集前",
+    "recruiting": "募集中",
+    "extra": "追加募集中",
+    "closed": "募集終了",
+    "held": "実施済",
+    "not_opened": "不開講",
+    "cancelled": "中止",
+}
+# a reservation's status as files and exports give it (FORMATS.md enrolments)
+ENROLMENT_STATUSES = {
+    "reserved": "予約",
+    "waitlisted": "キャンセル待ち",
+    "cancelled": "取消",
+    "deleted": "削除（未納）",
+    "not_opened": "不開講",
+    "completed": "修了",
+    "absent": "欠席",
+    "failed": "不合格",
+}
+# the roster's finer steps of a reservation (core/sql/courses/roster.sql `stage`)
+ENROLMENT_STAGES = {
+    "waitlisted": "キャンセル待ち",
+    "reserved": "予約済（申込書待ち）",
+    "form_received": "申込書受理",
+    "invoiced": "請求済（未納）",
+    "paid": "入金済",
+    "result_pending": "結果未入力",
+    "completed": "修了",
+    "absent": "欠席",
+    "failed": "不合格",
+    "cancelled": "取消",
+    "deleted": "削除（未納）",
+    "not_opened": "不開講",
+}
+END_REASONS = {
+    "member": "申込取消（申込書の提出前）",
+    "withdrawal": "受講辞退届",
+    "late_form": "申込書が期限までに届かず",
+    "unpaid": "支払期限までに未納（申込がなかったものとして削除）",
+    "not_opened": "講習の不開講",
+    "transferred": "他の講習へ振替",
+    "course_cancelled": "講習の中止",
+}
+ATTENDANCE = {"present": "出席", "absent": "欠席"}
+EXAM_METHODS = {"written": "筆記", "practical": "実技", "oral": "口頭"}
+# what happened to a reservation (course_events.event): a later outbox mails about these
+COURSE_EVENTS = {
+    "reserved": "予約受付",
+    "waitlisted": "キャンセル待ち受付",
+    "promoted": "キャンセル待ちから繰上げ",
+    "form_received": "受講申込書の受理",
+    "cancelled": "取消",
+    "deleted": "削除（未納）",
+    "not_opened": "不開講",
+    "transferred": "振替",
+    "completed": "修了",
+    "refunded": "受講料の返還",
+    "course_insert": "講習の登録",
+    "course_update": "講習の変更",
+    "course_not_open": "講習の不開講",
+}
+# why a reservation is refused (core/sql/courses/refusals.sql `refusal`)
+REFUSALS = {
+    "unknown_member": "会員番号が見つかりません（または退会・抹消済みです）",
+    "unknown_course": "講習コードが見つかりません",
+    "not_in_scheme": "この講習の制度の会員ではありません",
+    "course_closed": "この講習は受付を終了しています（実施済・不開講・中止）",
+    "before_period": "募集期間の開始前です",
+    "after_period": "募集期間を過ぎています",
+    "extra_full": "追加募集は定員に満たない講習だけです（満席です）",
+    "already_booked": "この講習をすでに予約しています",
+    "same_title": "同一名称の講習をすでに受講（予約）しています",
+    "overlap": "日時が重なる講習を予約しています",
+    "duplicate_in_file": "ファイル内で同じ会員と講習の組が重複しています",
+}
+COURSE_FIELDS = {
+    "course_code": "講習コード",
+    "scheme": "制度",
+    "title": "講習名",
+    "domain": "領域",
+    "hours": "時間数",
+    "held_on": "開催日",
+    "held_until": "最終日",
+    "starts_at": "開始時刻",
+    "ends_at": "終了時刻",
+    "venue": "会場",
+    "lecturer": "講師",
+    "capacity": "定員",
+    "min_to_open": "開講最少人数",
+    "materials_fee": "教材費",
+    "recruit_from": "募集開始",
+    "recruit_until": "募集終了",
+    "extra_from": "追加募集開始",
+    "extra_until": "追加募集終了",
+    "notes": "持ち物・備考",
+    "qualification": "対象資格",
+    "status": "状態",
+}
+IMPORT_TABLES["attendance"] = "出欠・成績"
+AUDIT_TABLES.update(
+    {
+        "courses": "講習",
+        "enrolments": "受講予約",
+        "course_attendance": "出欠",
+        "course_scores": "成績",
+        "course_completions": "修了",
+    }
+)
+AUDIT_ACTIONS.update(
+    {
+        "reserve": "予約",
+        "promote": "繰上げ",
+        "cancel": "取消",
+        "delete": "削除",
+        "form_received": "申込書受理",
+        "not_open": "不開講",
+        "transfer": "振替",
+        "complete": "修了",
+        "uncomplete": "修了の取消",
+        "certificate": "修了証明書の発行",
+        "record": "記録",
+    }
+)
+AUDIT_FIELDS.update({k: v for k, v in COURSE_FIELDS.items() if k != "status"})
+AUDIT_FIELDS.update({"attended": "出欠", "minutes_late": "遅刻（分）", "score": "得点"})
+
 # -- statistics, forecast, data quality and configuration edits (core/stats, core/config) --------
 
 # The renewal requirements (the batch's requirements relation, FORMATS.md explain codes) as a

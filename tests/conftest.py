@@ -281,3 +281,40 @@ def history_path(history_template: Path, tmp_path: Path, monkeypatch: pytest.Mon
     shutil.copyfile(history_template, path)
     monkeypatch.setenv(db.DB_ENV, str(path))
     return path
+
+
+# -- the course tests: the sample plus teachers and JSPO coaches (tests/course_helpers.py) ------
+
+
+@pytest.fixture(scope="session")
+def course_template(sample_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample template plus the course tests' people, built once per session."""
+    from tests.course_helpers import add_people
+
+    path = tmp_path_factory.mktemp("templates") / "courses.duckdb"
+    shutil.copyfile(sample_template, path)
+    with db.connect(path) as connection:
+        add_people(connection)
+        connection.execute("CHECKPOINT")
+    return _whole(path)
+
+
+@pytest.fixture
+def people(course_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory copy of the course template (the sample, teachers and coaches)."""
+    with db.connect(":memory:") as connection:
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(course_template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
+
+
+@pytest.fixture
+def people_path(course_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A file copy of the course template, also set as $RENEWAL_DB for the app."""
+    path = tmp_path / "courses.duckdb"
+    shutil.copyfile(course_template, path)
+    monkeypatch.setenv(db.DB_ENV, str(path))
+    return path

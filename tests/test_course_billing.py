@@ -45,21 +45,21 @@ def lines(con) -> list[tuple]:
     ).fetchall()
 
 
-def test_a_reservation_is_billed_by_the_hour_plus_materials_once_its_form_arrives(sample, tmp_path):
+def test_a_reservation_is_billed_by_the_hour_plus_materials_once_its_form_arrives(people, tmp_path):
     load(
-        sample, tmp_path, "A0000001,C1,2021-06-01 06:00,2021-06-08\nA0000001,C2,2021-06-01 06:05,\n"
+        people, tmp_path, "T0000001,C1,2021-06-01 06:00,2021-06-08\nT0000001,C2,2021-06-01 06:05,\n"
     )
-    assert bill(sample) == {"teacher_course": 1, "teacher_materials": 1}
-    assert lines(sample) == [
+    assert bill(people) == {"teacher_course": 1, "teacher_materials": 1}
+    assert lines(people) == [
         ("2021-06-08", "2021-06-22", "teacher_course", 6000,
          "2021年度 講習「教育の最新事情」6時間 6,000円"),
         ("2021-06-08", "2021-06-22", "teacher_materials", 500,
          "2021年度 講習「教育の最新事情」教材費 500円"),
     ]  # fmt: skip
-    assert bill(sample) == {}  # billed once
-    sample.execute("UPDATE enrolments SET form_received_on = '2021-06-09' WHERE course_code = 'C2'")
-    assert bill(sample) == {"teacher_course": 1}  # no materials fee on C2
-    linked = sample.execute(
+    assert bill(people) == {}  # billed once
+    people.execute("UPDATE enrolments SET form_received_on = '2021-06-09' WHERE course_code = 'C2'")
+    assert bill(people) == {"teacher_course": 1}  # no materials fee on C2
+    linked = people.execute(
         "SELECT e.course_code, b.amount FROM enrolments e JOIN billing b USING (billing_id)"
         " ORDER BY 1"
     ).fetchall()
@@ -67,29 +67,29 @@ def test_a_reservation_is_billed_by_the_hour_plus_materials_once_its_form_arrive
 
 
 def test_a_form_arriving_after_the_run_date_or_a_cancelled_reservation_is_not_billed(
-    sample, tmp_path
+    people, tmp_path
 ):
     load(
-        sample,
+        people,
         tmp_path,
-        "A0000001,C1,2021-06-01 06:00,2021-07-11\nA0000002,C3,2021-06-01 06:00,2021-06-05\n",
+        "T0000001,C1,2021-06-01 06:00,2021-07-11\nT0000002,C3,2021-06-01 06:00,2021-06-05\n",
     )
-    sample.execute("UPDATE enrolments SET status = 'cancelled' WHERE member_no = 'A0000002'")
-    assert bill(sample, DAY) == {}
-    assert bill(sample, DAY + dt.timedelta(days=1)) == {"teacher_course": 1, "teacher_materials": 1}
+    people.execute("UPDATE enrolments SET status = 'cancelled' WHERE member_no = 'T0000002'")
+    assert bill(people, DAY) == {}
+    assert bill(people, DAY + dt.timedelta(days=1)) == {"teacher_course": 1, "teacher_materials": 1}
 
 
-def test_one_invoice_per_submission_date(sample, tmp_path):
+def test_one_invoice_per_submission_date(people, tmp_path):
     load(
-        sample,
+        people,
         tmp_path,
-        "A0000001,C1,2021-06-01 06:00,2021-06-08\n"
-        "A0000001,C2,2021-06-01 06:01,2021-06-08\n"
-        "A0000001,C3,2021-06-02 06:00,2021-06-15\n",
+        "T0000001,C1,2021-06-01 06:00,2021-06-08\n"
+        "T0000001,C2,2021-06-01 06:01,2021-06-08\n"
+        "T0000001,C3,2021-06-02 06:00,2021-06-15\n",
     )
-    bill(sample, dt.date(2021, 6, 30))
-    first = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 8))
-    second = invoices.issue(sample, "A0000001", "invoice", issued_on=dt.date(2021, 6, 15))
+    bill(people, dt.date(2021, 6, 30))
+    first = invoices.issue(people, "T0000001", "invoice", issued_on=dt.date(2021, 6, 8))
+    second = invoices.issue(people, "T0000001", "invoice", issued_on=dt.date(2021, 6, 15))
     assert (first.lines, second.lines) == (3, 1)
     text = subprocess.run(
         ["pdftotext", "-layout", "-", "-"], input=first.pdf, capture_output=True, check=True
@@ -102,28 +102,28 @@ def test_one_invoice_per_submission_date(sample, tmp_path):
     ("row", "column", "message"),
     [
         ("A9999999,C1,2021-06-01 06:00,", "member_no", "会員番号が見つかりません"),
-        ("A0000001,C9,2021-06-01 06:00,", "course_code", "講習コードが見つかりません"),
-        ("A0000001,C1,2021-06-10 06:00,2021-06-08", "form_received_on", "予約より前"),
-        ("A0000001,C1,6月1日,", "reserved_at", "日時"),
+        ("T0000001,C9,2021-06-01 06:00,", "course_code", "講習コードが見つかりません"),
+        ("T0000001,C1,2021-06-10 06:00,2021-06-08", "form_received_on", "予約より前"),
+        ("T0000001,C1,6月1日,", "reserved_at", "日時"),
     ],
 )
-def test_bad_reservation_rows_name_line_and_column(sample, tmp_path, row, column, message):
+def test_bad_reservation_rows_name_line_and_column(people, tmp_path, row, column, message):
     with pytest.raises(InputFileError) as caught:
-        load(sample, tmp_path, row + "\n")
+        load(people, tmp_path, row + "\n")
     problem = caught.value.problems[0]
     assert (problem.line, problem.column) == (2, column) and message in problem.message
-    assert db.table_count(sample, "enrolments") == 0
+    assert db.table_count(people, "enrolments") == 0
 
 
-def test_cli_bill_courses(sample_path, tmp_path):
-    with db.connect(sample_path) as con:
-        load(con, tmp_path, "A0000001,C2,2021-06-01 06:00,2021-06-08\n")
+def test_cli_bill_courses(people_path, tmp_path):
+    with db.connect(people_path) as con:
+        load(con, tmp_path, "T0000001,C2,2021-06-01 06:00,2021-06-08\n")
     result = CliRunner().invoke(
-        cli, ["bill-courses", "--date", "2021-07-10", "--db", str(sample_path)]
+        cli, ["bill-courses", "--date", "2021-07-10", "--db", str(people_path)]
     )
     assert result.exit_code == 0, result.output
     assert "teacher_course 1 lines" in result.output
     again = CliRunner().invoke(
-        cli, ["bill-courses", "--date", "2021-07-10", "--db", str(sample_path)]
+        cli, ["bill-courses", "--date", "2021-07-10", "--db", str(people_path)]
     )
     assert "no reservation waits for its bill" in again.output

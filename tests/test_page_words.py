@@ -12,6 +12,7 @@ import pytest
 
 from core.access import users
 from core.demo import build_demo
+from core.demo.courses import build_courses
 from core.store import db
 from ui.navigation import PAGES
 
@@ -25,12 +26,13 @@ ROLES = {u[0]: (u[2], u[3]) for u in users.DEMO_USERS}
 
 @pytest.fixture(scope="module")
 def demo_template(migrated_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo of all five schemes for a few hundred members, built once per module, with
-    the demo log-ins (the test password)."""
+    """The demo of all five schemes for a few hundred members with its courses, built once per
+    module, with the demo log-ins (the test password)."""
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     shutil.copyfile(migrated_template, path)
     with db.connect(path) as con:
         build_demo(con, members=MEMBERS, seed=42, today=dt.date.today())
+        build_courses(con, members=MEMBERS, seed=42, today=dt.date.today())
         for username, name, role, scope in users.DEMO_USERS:
             users.create(con, username=username, display_name=name, role=role, org_code=scope,
                          password=PASSWORD, email=None, actor="test")  # fmt: skip

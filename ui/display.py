@@ -267,6 +267,12 @@ AUDIT_VALUES: dict[tuple[str, str], Words] = {
     ("users", "org_code"): {"*": "全組織"},
     ("users", "disabled"): {"true": YES, "false": NO},
     ("users", "session"): vocabulary.AUDIT_ACTIONS,
+    # courses and rosters
+    ("courses", "status"): vocabulary.COURSE_STATUSES,
+    ("courses", "domain"): vocabulary.COURSE_DOMAINS,
+    ("enrolments", "status"): vocabulary.ENROLMENT_STATUSES,
+    ("enrolments", "end_reason"): vocabulary.END_REASONS,
+    ("course_attendance", "attended"): vocabulary.ATTENDANCE,
 }
 
 

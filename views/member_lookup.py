@@ -15,7 +15,7 @@ from core.renewals import explain as explanation
 from core.store import audit
 from core.vocabulary import CONTACT_LABELS, QUALIFICATION_STATUSES
 from core.vocabulary import MEMBER_STATUSES as STATUSES
-from ui import member_billing
+from ui import member_billing, member_courses
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import audit_words, flash, show_flash, table
@@ -185,7 +185,8 @@ tabs = st.tabs(
         f"実績（{done.height}）",
         f"請求（{bills.height}）",
         f"申請（{applied.height}）",
-        f"変更履歴（{history.height}）",
+        f"講習（{member_courses.count(member_no)}）",
+        f"変更履歴（{history.height}）",  # the last tab: what changed, whatever it was
     ]
 )
 
@@ -327,6 +328,9 @@ with tabs[4]:
         st.caption("申請の履歴は「申請入力・差戻し対応」の「申請の照会」で申請番号から開けます。")
 
 with tabs[5]:
+    member_courses.show(user, member_no)
+
+with tabs[6]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:

@@ -85,12 +85,19 @@ def bill_courses(
             batch_id=batch_id,
             on=on,
         )
-        # each reservation points at its fee line: billed once
+        # each reservation points at its fee line (billed once) and its materials line
         con.execute(
             f"""
             UPDATE enrolments AS e SET billing_id = w.billing_id
             FROM "{written}" w
             WHERE e.enrolment_id = w.enrolment_id AND w.hours_line
+            """
+        )
+        con.execute(
+            f"""
+            UPDATE enrolments AS e SET materials_billing_id = w.billing_id
+            FROM "{written}" w
+            WHERE e.enrolment_id = w.enrolment_id AND NOT w.hours_line
             """
         )
         counts = con.execute(

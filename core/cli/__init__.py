@@ -114,6 +114,7 @@ from core.cli import (  # noqa: E402, F401
     applications,
     billing,
     configuration,
+    courses,
     exchange,
     renewals,
     stats,

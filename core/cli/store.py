@@ -70,6 +70,7 @@ def demo(
     """
     from core.access import users
     from core.demo import DEMO_TABLES, build_demo, history
+    from core.demo.courses import build_courses
     from core.stats import forecast
     from core.store import db, migrations
 
@@ -94,6 +95,7 @@ def demo(
             counts = {t: db.table_count(con, t) for t in DEMO_TABLES}
         else:
             counts = build_demo(con, members=size, seed=seed, today=day)
+        counts.update(build_courses(con, members=size, seed=seed, today=day))
         users.ensure_demo_users(con)
     elapsed = time.perf_counter() - started
     for table, n in counts.items():

@@ -30,6 +30,8 @@ S = Setting
 # the schemes, each with its file data/schemes/<code>.toml (core.schemes has a module each)
 SCHEME_CODES = ("jptec", "itc", "jspo", "saj", "teacher")
 CONFIG_FILES = (*SCHEME_CODES, "common")
+# the schemes that run courses (core.schemes: a `course_activity` each; core/courses)
+COURSE_SCHEME_CODES = ("jptec", "jspo", "teacher")
 
 SETTINGS: tuple[Setting, ...] = (
     # -- every scheme ------------------------------------------------------------------
@@ -241,6 +243,61 @@ SETTINGS: tuple[Setting, ...] = (
         "teacher.old_licence_before",
         "date",
         "この日より前に授与された免許状は旧免許状（期限は生年月日から）",
+    ),
+    # -- courses and rosters (core/courses), for the schemes that run courses -------------
+    *(
+        s
+        for code in COURSE_SCHEME_CODES
+        for s in (
+            S(
+                f"{code}.application_form_due_days",
+                "int",
+                "受講申込書の提出期限（予約または繰上げの日から何日以内に届くか。0なら申込書なし）",
+                "日",
+            ),
+            S(
+                f"{code}.course.min_applicants",
+                "int",
+                "講習を開設する最少の受講者数（募集終了時点でこれに満たなければ不開講。0なら最少なし）",
+                "人",
+            ),
+            S(
+                f"{code}.course.small_capacity",
+                "int",
+                "定員がこの人数以下の講習には最少人数を設けない",
+                "人",
+            ),
+            S(
+                f"{code}.course.opens_at",
+                "time",
+                "募集期間初日の受付開始時刻（募集開始を日付だけで入力したとき）",
+            ),
+            S(
+                f"{code}.course.certificate_due_months",
+                "int",
+                "修了証明書の発行期限（講習の最終日の月から何か月後の月末まで）",
+                "か月",
+            ),
+        )
+    ),
+    *(
+        s
+        for code in COURSE_SCHEME_CODES
+        if code != "teacher"  # the teacher scheme declares these with its renewal rules
+        for s in (
+            S(
+                f"{code}.attendance.max_minutes_late",
+                "int",
+                "遅刻として認める上限（これを超えると欠席）",
+                "分",
+            ),
+            S(
+                f"{code}.exam.pass_score",
+                "int",
+                "修了認定試験の合格点（100点満点。0なら試験なしで出席だけで修了）",
+                "点",
+            ),
+        )
     ),
     # -- shared by every scheme (common.toml) ----------------------------------------------
     S("common.name", "str", "共通設定の名称"),

@@ -21,6 +21,7 @@ from core.errors import ConflictError, InputFileError
 from core.imports import (
     activities,
     applications,
+    attendance,
     courses,
     members,
     organizations,
@@ -52,6 +53,7 @@ SPECS: dict[str, TableSpec] = {
     "payments": payments.SPEC,
     "courses": courses.COURSES,
     "enrolments": courses.ENROLMENTS,
+    "attendance": attendance.SPEC,
 }
 
 
@@ -120,6 +122,10 @@ def import_frame(
         if spec.settle is not None:
             notes.extend(spec.settle(c, batch_id, actor))
 
+    if spec.writer is not None:
+        notes = spec.writer(con, finished, file=file, actor=actor, batch_id=batch_id)
+        return ImportResult(table, file, finished.height, encoding, batch_id, duplicates,
+                            tuple(notes))  # fmt: skip
     try:
         write(
             con,

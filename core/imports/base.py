@@ -305,3 +305,7 @@ class TableSpec:
     settle: Callable[[duckdb.DuckDBPyConnection, str, str], list[str]] | None = None
     # after the commit, lines about the checked rows that were not written (duplicates)
     report: Callable[[pl.DataFrame, str], list[str]] | None = None
+    # a table written by its domain instead of `write` (courses, reservations, results):
+    # (con, the finished rows, file=, actor=, batch_id=) -> lines that report what it did;
+    # it opens its own transaction and writes all rows or none
+    writer: Callable[..., list[str]] | None = None

@@ -57,6 +57,28 @@ COMMON_KINDS: dict[str, Kind] = {
 
 
 @dataclass(frozen=True)
+class CoursePolicy:
+    """How one scheme's courses run (core/courses), as configured on a day."""
+
+    activity: str  # the activity kind a completed course becomes (what the renewal rules count)
+    activity_columns: tuple[str, ...]  # the columns that kind carries
+    unique_titles: bool  # a course title may be taken once in a lifetime
+    form_due_days: int  # the signed application form arrives within; 0: no form
+    min_applicants: int  # a course under this many at the end of recruitment is not opened
+    small_capacity: int  # ... unless its capacity is this or less
+    opens_at: str  # "06:00": when a recruitment period given as a day opens
+    certificate_due_months: int  # the certificate by the end of the month this many after
+    max_minutes_late: int  # later than this counts as absent
+    pass_score: int  # the exam's pass mark; 0: no exam, attendance completes
+
+    def minimum(self, capacity: int | None) -> int:
+        """The applicants a course of `capacity` needs to open (0: none)."""
+        if capacity is not None and capacity <= self.small_capacity:
+            return 0
+        return self.min_applicants
+
+
+@dataclass(frozen=True)
 class Refusal:
     """Applications refused at intake without an approver: the pending ones matching `where`
     (an SQL condition over `applications a`, from code; values bound from `params`)."""
@@ -110,6 +132,10 @@ class Scheme:
     season_relation: ClassVar[str | None] = None
     # courses paid by the hour: (the hours' billing item, the materials' billing item)
     course_items: ClassVar[tuple[str, str] | None] = None
+    # courses (core/courses): the activity kind a completed course becomes, None for a scheme
+    # that runs no courses; whether a course title may be taken once in a lifetime only
+    course_activity: ClassVar[str | None] = None
+    unique_course_titles: ClassVar[bool] = False
 
     # -- renewal ----------------------------------------------------------------------------
 
@@ -154,6 +180,25 @@ class Scheme:
     def season_prices(self, cfg: Config, seasons: list[int]) -> dict[str, pl.DataFrame]:
         """The price relations the season query joins (schemes with a season_relation)."""
         raise NotImplementedError(f"{self.code} does not bill by season")
+
+    def course_policy(self, cfg: Config, on: dt.date) -> CoursePolicy | None:
+        """How the scheme's courses take reservations and decide completion on a day; None
+        for a scheme that runs no courses."""
+        if self.course_activity is None:
+            return None
+        code = self.code
+        return CoursePolicy(
+            activity=self.course_activity,
+            activity_columns=self.activity_kinds[self.course_activity].columns,
+            unique_titles=self.unique_course_titles,
+            form_due_days=int(cfg.value(f"{code}.application_form_due_days", on=on)),
+            min_applicants=int(cfg.value(f"{code}.course.min_applicants", on=on)),
+            small_capacity=int(cfg.value(f"{code}.course.small_capacity", on=on)),
+            opens_at=str(cfg.value(f"{code}.course.opens_at", on=on)),
+            certificate_due_months=int(cfg.value(f"{code}.course.certificate_due_months", on=on)),
+            max_minutes_late=int(cfg.value(f"{code}.attendance.max_minutes_late", on=on)),
+            pass_score=int(cfg.value(f"{code}.exam.pass_score", on=on)),
+        )
 
     def course_fees(self, cfg: Config, on: dt.date) -> tuple[int, int] | None:
         """(yen per course hour, days to pay) on a day, for schemes whose courses are billed

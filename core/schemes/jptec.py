@@ -46,6 +46,7 @@ class Jptec(Scheme):
         "non_card_payment": Kind(takes=("valid_until_claimed",)),
     }
     activity_kinds: ClassVar[dict[str, Kind]] = {"taught": Kind(), "renewal_course": Kind()}
+    course_activity = "renewal_course"  # a completed course (core/courses) renews a provider
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
         read = config.read

@@ -22,6 +22,7 @@ class Jspo(Scheme):
     renewal_relation = "jspo_requirements"
     items: ClassVar[dict[str, str]] = {"jspo_registration": "登録料"}
     activity_kinds: ClassVar[dict[str, Kind]] = {"training": Kind(needs=("qualification",))}
+    course_activity = "training"  # a completed course (core/courses) is a mandatory training
 
     def activity_choices(self, cfg: Config, column: str) -> dict[str, str] | None:
         if column == "qualification":  # the licence a mandatory training counts for

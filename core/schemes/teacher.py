@@ -39,6 +39,8 @@ class Teacher(Scheme):
         "course": Kind(needs=("hours", "domain", "course_name"), takes=("score", "minutes_late"))
     }
     course_items = ("teacher_course", "teacher_materials")
+    course_activity = "course"  # a completed course (core/courses) counts its hours by domain
+    unique_course_titles = True  # 同一名称の講習は受講できない（過年度を含む）
 
     def renewal_parameters(self, config: Reader) -> dict[str, Any]:
         read = config.read

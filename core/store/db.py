@@ -254,6 +254,11 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame) -> Iterat
         con.register(name, data)
     try:
         yield
-    finally:
+    except BaseException:
+        # in a transaction the error aborted, unregistering fails too: keep the first error
         for name in frames:
-            con.unregister(name)
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(name)
+        raise
+    for name in frames:
+        con.unregister(name)

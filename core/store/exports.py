@@ -39,9 +39,11 @@ QUERIES = {
     " duplicate_of, same_person_as, address_problem, reject_reason"
     " FROM applications ORDER BY submitted_at, application_ref",
     "courses": "SELECT course_code, scheme, title, held_on, hours, domain, capacity,"
-    " materials_fee FROM courses ORDER BY held_on, course_code",
-    "enrolments": "SELECT member_no, course_code, reserved_at, form_received_on, status,"
-    " billing_id FROM enrolments ORDER BY reserved_at, enrolment_id",
+    " materials_fee, min_to_open, recruit_from, recruit_until, extra_from, extra_until, venue,"
+    " lecturer, held_until, starts_at, ends_at, notes, qualification, status"
+    " FROM courses ORDER BY held_on, course_code",
+    # the contract's columns come from core.courses.roster.export (statuses, waitlist places)
+    "enrolments": "",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",
 }
@@ -54,7 +56,12 @@ def table_frame(
     """The rows an export of `table` writes; personal data masked for analysts."""
     if table not in QUERIES:
         raise ValueError(f"cannot export {table}; choose one of {', '.join(QUERIES)}")
-    frame = db.frame(con, QUERIES[table])
+    if table == "enrolments":
+        from core.courses import roster  # the roster's statuses and places, decided once
+
+        frame = roster.export(con)
+    else:
+        frame = db.frame(con, QUERIES[table])
     if not masked or table == "organizations":  # an organisation's name is not a person's
         return frame
     return mask_history(frame) if table == "audit_log" else mask_personal(frame)

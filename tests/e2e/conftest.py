@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from core.access import users
 from core.demo import build_demo
+from core.demo.courses import build_courses
 from core.store import db, migrations
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,6 +111,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     with db.connect(path) as con:
         migrations.migrate(con)
         build_demo(con, members=3000, seed=42, today=dt.date.today())
+        build_courses(con, members=3000, seed=42, today=dt.date.today())
         users.ensure_demo_users(con)
     app = App(path, path.parent / "streamlit.log")
     yield app.wait(), path
