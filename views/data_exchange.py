@@ -179,17 +179,15 @@ with exporting:
             st.spinner("作成しています…"),
             tempfile.TemporaryDirectory() as folder,
         ):
-            sql, params = exports.table_query(chosen, scope_path(con, user.scope))
             out = Path(folder) / f"{chosen}{suffix}"
             try:
-                n = exports.stream(
-                    con, sql, params, out, masking=exports.masking_for(chosen, user.masked),
+                n = exports.stream_table(
+                    con, chosen, out, masked=user.masked, scope_prefix=scope_path(con, user.scope),
                     headers=EXPORT_HEADERS if heading == "ja" else None,
                 )  # fmt: skip
-            except ValueError:
-                total = exports.count_rows(con, sql, params)
+            except exports.TooManyRowsForExcel as exc:
                 st.error(
-                    f"{total:,} 行あり、Excel の1シートに入りません（上限 {exports.EXCEL_MAX_ROWS:,} 行）。"
+                    f"{exc.total:,} 行あり、Excel の1シートに入りません（上限 {exports.EXCEL_MAX_ROWS:,} 行）。"
                     "CSV か Parquet で出力してください。"
                 )
             else:

@@ -42,8 +42,9 @@ QUERIES = {
     " materials_fee, min_to_open, recruit_from, recruit_until, extra_from, extra_until, venue,"
     " lecturer, held_until, starts_at, ends_at, notes, qualification, status"
     " FROM courses ORDER BY held_on, course_code",
-    # the contract's columns come from core.courses.roster.export (statuses, waitlist places)
-    "enrolments": "",
+    # the contract's columns come from core.courses.roster.export (statuses, waitlist places),
+    # registered as `enrolment_rows` while an export of enrolments is written (stream_table)
+    "enrolments": "SELECT * FROM enrolment_rows",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",
 }
@@ -165,6 +166,17 @@ def _masked(frame: pl.DataFrame, masking: str | None) -> pl.DataFrame:
     return frame
 
 
+class TooManyRowsForExcel(ValueError):
+    """A result larger than one Excel sheet, refused before a row is read."""
+
+    def __init__(self, out: Path, total: int):
+        super().__init__(
+            f"{out}: {total:,} rows do not fit one Excel sheet ({EXCEL_MAX_ROWS:,});"
+            " export .csv or .parquet instead"
+        )
+        self.total = total
+
+
 def count_rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
     """How many rows a query returns, without loading them."""
     row = db.one(con, f"SELECT count(*) FROM ({sql})", params or None)
@@ -207,10 +219,7 @@ def stream(
     if suffix == ".xlsx":
         total = count_rows(con, sql, params)
         if total > EXCEL_MAX_ROWS:
-            raise ValueError(
-                f"{out}: {total:,} rows do not fit one Excel sheet ({EXCEL_MAX_ROWS:,});"
-                " export .csv or .parquet instead"
-            )
+            raise TooManyRowsForExcel(out, total)
     out.parent.mkdir(parents=True, exist_ok=True)
     batches = _batches(con, sql, params, masking, headers)
     if suffix == ".csv":
@@ -270,8 +279,27 @@ def export_table(
     scope_prefix: str = "/",
 ) -> int:
     """Export one table to a file, streamed; returns the row count."""
+    return stream_table(con, table, out, masked=masked, scope_prefix=scope_prefix)
+
+
+def stream_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    out: Path,
+    *,
+    masked: bool = False,
+    scope_prefix: str = "/",
+    headers: dict[str, str] | None = None,
+) -> int:
+    """One table's export within a scope, written batch by batch (see `stream`)."""
     sql, params = table_query(table, scope_prefix)
-    return stream(con, sql, params, out, masking=masking_for(table, masked))
+    masking = masking_for(table, masked)
+    if table != "enrolments":
+        return stream(con, sql, params, out, masking=masking, headers=headers)
+    from core.courses import roster  # the roster's statuses and places, decided once
+
+    with db.registered(con, enrolment_rows=roster.export(con)):
+        return stream(con, sql, params, out, masking=masking, headers=headers)
 
 
 def to_bytes(frame: pl.DataFrame, suffix: str, *, people: bool = False) -> bytes:
