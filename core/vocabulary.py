@@ -207,7 +207,15 @@ RECONCILIATION_STATUSES = {
     "refunded": "返金済み",
     "written_off": "処理済み",
 }
-DOCUMENT_KINDS = {"invoice": "請求書", "receipt": "領収書"}
+DOCUMENT_KINDS = {
+    "invoice": "請求書",
+    "receipt": "領収書",
+    "certificate": "認定証",
+    "commission_letter": "委嘱状",
+    "registration_card": "登録証",
+    "completion_certificate": "修了証明書",
+    "renewal_notice": "更新結果通知 兼 資格証明",
+}
 AGE_BANDS = ("0–30日", "31–90日", "91–120日", "121日以上")
 FEE_DIMENSIONS = {
     "scheme": "制度",
@@ -215,6 +223,25 @@ FEE_DIMENSIONS = {
     "organization": "組織",
     "method": "支払方法",
 }
+
+# -- notifications (core.notify) --------------------------------------------------------------
+
+MAIL_EVENTS = {
+    "fee_opened": "会費・更新料のご請求",
+    "invoice_issued": "請求書の発行",
+    "payment_complete": "入金完了",
+    "renewal_complete": "更新完了",
+    "application_approved": "申請の承認",
+    "application_sent_back": "申請の差戻",
+    "reservation_received": "講習予約の受付",
+    "waitlist_promoted": "キャンセル待ちの繰り上がり",
+    "reminder_window_opened": "リマインド：更新手続の受付開始",
+    "reminder_window_closing": "リマインド：更新申請の締切間近",
+    "reminder_fee_unpaid": "リマインド：会費の未納",
+}
+MAIL_STATUSES = {"pending": "送信待ち", "sent": "送信済", "failed": "送信失敗", "suppressed": "送信対象外"}
+CARD_POSTING = {"post": "郵送する", "no_post": "郵送しない"}
+REMINDER_ANCHORS = {"valid_until": "有効期限の前", "fee_issued": "請求日の後"}
 
 # -- data exchange --------------------------------------------------------------------------------
 
@@ -256,6 +283,8 @@ AUDIT_ACTIONS = {
     "locked": "ロック",
     "unlocked": "ロック解除",
     "logout": "ログアウト",
+    "issue": "発行",
+    "resend": "再送",
 }
 # the actions of ログイン履歴 (the audit log page's filter)
 LOGIN_ACTIONS = ("login", "login_failed", "locked", "unlocked", "logout")
@@ -269,6 +298,8 @@ AUDIT_TABLES = {
     "applications": "申請",
     "payments": "入金",
     "reconciliation": "入金消込",
+    "documents": "証明書・通知書",
+    "outbox": "送信トレイ",
 }
 AUDIT_FIELDS = {
     **CONTACT_LABELS,
@@ -285,4 +316,8 @@ AUDIT_FIELDS = {
     "handling_fee": "事務手数料",
     "kind": "種類",
     "session": "ログイン",
+    "invoice_addressee": "請求書・領収証宛名",
+    "card_posting": "登録証の郵送",
+    "copy_no": "発行回数",
+    "message_id": "メッセージID",
 }
