@@ -287,6 +287,7 @@ def _paid_mail(con: duckdb.DuckDBPyConnection, actor: str) -> None:
     )
     outbox.write(con, "paid_mail", event="payment_complete", actor=actor, on=day)
 
+
 def open_lines(
     con: duckdb.DuckDBPyConnection,
     org_code: str,
