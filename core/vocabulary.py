@@ -239,7 +239,12 @@ MAIL_EVENTS = {
     "reminder_window_closing": "リマインド：更新申請の締切間近",
     "reminder_fee_unpaid": "リマインド：会費の未納",
 }
-MAIL_STATUSES = {"pending": "送信待ち", "sent": "送信済", "failed": "送信失敗", "suppressed": "送信対象外"}
+MAIL_STATUSES = {
+    "pending": "送信待ち",
+    "sent": "送信済",
+    "failed": "送信失敗",
+    "suppressed": "送信対象外",
+}
 CARD_POSTING = {"post": "郵送する", "no_post": "郵送しない"}
 REMINDER_ANCHORS = {"valid_until": "有効期限の前", "fee_issued": "請求日の後"}
 
@@ -262,6 +267,8 @@ EXPORT_TABLES = {
     "reconciliation": "入金消込",
     "refunds": "返金",
     "audit_log": "監査ログ",
+    "outbox": "送信トレイ",
+    "documents": "証明書・通知書",
 }
 
 # -- the audit log ----------------------------------------------------------------------------------

@@ -93,4 +93,4 @@ def main() -> None:
 
 
 # the commands register themselves on `cli` when imported
-from core.cli import applications, billing, exchange, renewals, store, users  # noqa: E402, F401
+from core.cli import applications, billing, exchange, notify, renewals, store, users  # noqa: E402, F401

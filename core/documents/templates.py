@@ -34,7 +34,6 @@ FIELDS = {
     "org": "所属",
     "season": "年度",
     "held": "登録資格",
-    "posting": "登録証の郵送",
 }
 WORDING_PLACEHOLDERS = ("qualification", "season", "renewal_year")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
@@ -74,10 +73,10 @@ def _check(path: Path, kind: str, entry: object, qualifications: set[str]) -> di
         for name in _PLACEHOLDER.findall(str(entry[key])):
             if name not in WORDING_PLACEHOLDERS:
                 raise ConfigError(f"{where}.{key}: unknown placeholder {{{name}}}")
-    unknown = [f for f in entry["fields"] if f not in FIELDS]  # type: ignore[attr-defined]
+    unknown = [f for f in entry["fields"] if f not in FIELDS]
     if unknown:
         raise ConfigError(f"{where}.fields: unknown field {unknown[0]!r}; use {', '.join(FIELDS)}")
-    strange = [q for q in entry["qualifications"] if q not in qualifications]  # type: ignore[attr-defined]
+    strange = [q for q in entry["qualifications"] if q not in qualifications]
     if strange or not entry["qualifications"]:
         raise ConfigError(f"{where}.qualifications: unknown qualification {strange[:1]}")
     seal = str(entry["seal"])

@@ -161,6 +161,7 @@ class _Connection:
 
 def _outcome(exc: smtplib.SMTPException) -> tuple[str, str]:
     """('temporary' | 'permanent', the server's answer) for a refused message."""
+    answer: bytes | str
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, answer = next(iter(exc.recipients.values()))
     elif isinstance(exc, smtplib.SMTPResponseException):
@@ -198,9 +199,10 @@ def run(
     cfg: config.Config | None = None,
     limit: int | None = None,
     on_sent: Callable[[int], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> Result:
     """Send what is due, up to `limit` rows (default: all); the counts of this run and what
-    is left pending."""
+    is left pending. `sleep` waits between slices and for the pace (a test's own clock)."""
     settings = cfg or config.current()
     today = dt.date.today()
     per_minute = int(settings.value("common.mail.per_minute", on=today))
@@ -224,7 +226,7 @@ def run(
             )
             if done:
                 break
-            time.sleep(max(wait, PAUSE_SECONDS))
+            sleep(max(wait, PAUSE_SECONDS))
     finally:
         connection.quit()
         with db.connect(path) as con:
@@ -273,9 +275,9 @@ def _slice(
                 continue
             # the server has the message: mark it now, alone, so a crash loses no more
             con.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-                " next_attempt_at = NULL WHERE outbox_id = ?",
-                [_now(), row["outbox_id"]],
+                "UPDATE outbox SET status = 'sent', sent_at = $now, last_attempt_at = $now,"
+                " attempts = attempts + 1, next_attempt_at = NULL WHERE outbox_id = $id",
+                {"now": _now(), "id": row["outbox_id"]},
             )
             window.append(time.time())
             result.sent += 1
@@ -288,8 +290,8 @@ def _fail(con: duckdb.DuckDBPyConnection, row: dict[str, Any], answer: str) -> N
     with db.transaction(con):
         con.execute(
             "UPDATE outbox SET status = 'failed', status_reason = ?, attempts = attempts + 1,"
-            " next_attempt_at = NULL WHERE outbox_id = ?",
-            [f"配信不能（{answer}）", row["outbox_id"]],
+            " next_attempt_at = NULL, last_attempt_at = ? WHERE outbox_id = ?",
+            [f"配信不能（{answer}）", _now(), row["outbox_id"]],
         )
         if row["member_no"] and row["recipient"]:
             con.execute(
@@ -311,16 +313,21 @@ def _retry(
     if attempts >= attempts_max:
         con.execute(
             "UPDATE outbox SET status = 'failed', status_reason = ?, attempts = ?,"
-            " next_attempt_at = NULL WHERE outbox_id = ?",
-            [f"一時的な失敗が{attempts}回続きました（{answer}）", attempts, row["outbox_id"]],
+            " next_attempt_at = NULL, last_attempt_at = ? WHERE outbox_id = ?",
+            [
+                f"一時的な失敗が{attempts}回続きました（{answer}）",
+                attempts,
+                _now(),
+                row["outbox_id"],
+            ],
         )
         result.failed += 1
         return
     delay = dt.timedelta(minutes=first * 2 ** (attempts - 1))
     con.execute(
-        "UPDATE outbox SET attempts = ?, next_attempt_at = ?, status_reason = ?"
-        " WHERE outbox_id = ?",
-        [attempts, _now() + delay, f"再送待ち（{answer}）", row["outbox_id"]],
+        "UPDATE outbox SET attempts = ?, next_attempt_at = ?, status_reason = ?,"
+        " last_attempt_at = ? WHERE outbox_id = ?",
+        [attempts, _now() + delay, f"再送待ち（{answer}）", _now(), row["outbox_id"]],
     )
     result.retried += 1
 

@@ -41,6 +41,11 @@ QUERIES = {
     " materials_fee FROM courses ORDER BY held_on, course_code",
     "enrolments": "SELECT member_no, course_code, reserved_at, form_received_on, status,"
     " billing_id FROM enrolments ORDER BY reserved_at, enrolment_id",
+    "outbox": "SELECT event, member_no, scheme, recipient, subject, status, created_at, sent_at,"
+    " message_id, status_reason, attempts, resent_from, created_by FROM outbox ORDER BY outbox_id",
+    "documents": "SELECT document_no, member_no, scheme, kind, qualification, season, valid_from,"
+    " valid_until, available_on, (SELECT count(*) FROM document_issues i"
+    " WHERE i.document_id = d.document_id) AS issued FROM documents d ORDER BY document_id",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",
 }
@@ -56,6 +61,13 @@ def table_frame(
     frame = db.frame(con, QUERIES[table])
     if not masked or table == "organizations":  # an organisation's name is not a person's
         return frame
+    if table == "outbox":  # the recipient is the member's address
+        frame = frame.with_columns(
+            pl.when(pl.col("recipient").is_null())
+            .then(None)
+            .otherwise(pl.lit("＊＊＊"))
+            .alias("recipient")
+        )
     return mask_history(frame) if table == "audit_log" else mask_personal(frame)
 
 

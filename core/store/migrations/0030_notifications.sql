@@ -64,6 +64,7 @@ CREATE TABLE outbox (
     attempts          INTEGER NOT NULL DEFAULT 0,
     next_attempt_at   TIMESTAMPTZ,
     sent_at           TIMESTAMPTZ,
+    last_attempt_at   TIMESTAMPTZ,
     resent_from       BIGINT,                  -- a resend: the row it repeats
     created_at        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
     created_by        VARCHAR NOT NULL,
