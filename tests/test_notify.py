@@ -193,7 +193,7 @@ def test_a_broken_template_is_refused_naming_the_file_and_key(template_dir, old,
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ConfigError, match="jptec.toml") as caught:
+    with pytest.raises(ConfigError, match=r"jptec\.toml") as caught:
         mail_templates.load(template_dir)
     assert message in str(caught.value)
 
@@ -312,5 +312,5 @@ def test_a_reminder_configured_with_an_unknown_anchor_is_refused():
         {"jspo.reminders": {"x": {"event": "reminder_window_opened", "anchor": "birthday",
                                    "months": 1, "days": 0, "unless_met": "", "within_days": 3}}}
     )  # fmt: skip
-    with pytest.raises(ConfigError, match="jspo.reminders.x.anchor"):
+    with pytest.raises(ConfigError, match=r"jspo\.reminders\.x\.anchor"):
         reminders.schedule(cfg, D(2026, 12, 1))
