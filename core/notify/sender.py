@@ -186,7 +186,11 @@ def _deliver(connection: _Connection, row: dict[str, Any]) -> None:
             raise ServerUnavailable(
                 f"the mail server refused the sender: {exc.smtp_code} {exc.smtp_error!r}"
             ) from None
-        except (smtplib.SMTPServerDisconnected, OSError):
+        except smtplib.SMTPResponseException:
+            raise  # the server answered: refused for now or for good (the caller decides)
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                raise
             connection.drop()  # a dropped session: once more on a new one, same message
             if attempt == 2:
                 raise ServerUnavailable("the mail server closed the connection twice") from None
