@@ -81,7 +81,11 @@ def _sheet(pdf: FPDF, s: Sheet) -> None:
     pdf.set_font(_F, size=9)
     pdf.cell(170, 5, s.number_line, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(45)
-    pdf.set_font(_F, size=24)
+    size = 24
+    pdf.set_font(_F, size=size)
+    while size > 14 and pdf.get_string_width(s.title) > 170:  # a long title on one line
+        size -= 1
+        pdf.set_font(_F, size=size)
     pdf.multi_cell(0, 12, s.title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(12)
     pdf.set_font(_F, size=11)
