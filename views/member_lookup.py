@@ -15,7 +15,7 @@ from core.renewals import explain as explanation
 from core.store import audit
 from core.vocabulary import CONTACT_LABELS, QUALIFICATION_STATUSES
 from core.vocabulary import MEMBER_STATUSES as STATUSES
-from ui import member_billing
+from ui import member_billing, member_documents
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import audit_words, flash, show_flash, table
@@ -186,6 +186,7 @@ tabs = st.tabs(
         f"請求（{bills.height}）",
         f"申請（{applied.height}）",
         f"変更履歴（{history.height}）",
+        "証明書・メール",
     ]
 )
 
@@ -331,3 +332,6 @@ with tabs[5]:
         st.info("変更履歴はありません。")
     else:
         table(audit_words(masking.mask_history(history) if user.masked else history))
+
+with tabs[6]:
+    member_documents.show(user, member_no, record)
