@@ -15,8 +15,16 @@ from core.cli import DATE, DB_OPTION, cli, fail, handled
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help='Print {"sent", "failed", "pending"}.')
 @click.option("--limit", type=int, default=None, help="Send at most this many (default: all due).")
+@click.option(
+    "--per-minute",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most this many a minute for this run (default: common.mail.per_minute).",
+)
 @handled
-def send_mail(db_file: Path | None, as_json: bool, limit: int | None) -> None:
+def send_mail(
+    db_file: Path | None, as_json: bool, limit: int | None, per_minute: int | None
+) -> None:
     """Deliver the outbox's pending mail through SMTP (RENEWAL_SMTP_HOST, _PORT, _USER,
     _PASSWORD, _STARTTLS, or [smtp] in .streamlit/secrets.toml). Each row goes once, under
     its own Message-ID; a mail refused for now (4xx) is tried again later, one refused for
@@ -24,14 +32,18 @@ def send_mail(db_file: Path | None, as_json: bool, limit: int | None) -> None:
 
     Example: RENEWAL_SMTP_HOST=mail.example.jp python -m core send-mail --json
     """
+    from core import config
     from core.notify import sender, smtp
     from core.store import db, migrations
 
     server = smtp.server()
+    cfg = config.current()
+    if per_minute is not None:
+        cfg = cfg.with_overrides({"common.mail.per_minute": per_minute})
     with db.connect(db_file) as con:
         migrations.migrate(con)
     try:
-        result = sender.run(db_file, server=server, limit=limit)
+        result = sender.run(db_file, server=server, limit=limit, cfg=cfg)
     except sender.SenderBusy as exc:
         fail(f"busy: {exc}", status=1)
         return

@@ -57,15 +57,24 @@ def record(
     cfg: config.Config | None = None,
 ) -> int:
     """Record the documents that have become available to the members of `candidates` (a
-    code-named relation with member_no and scheme); returns how many. Each gets its number
+    code-named relation with member_no and scheme, and qualification_id to limit it to
+    those qualifications' documents); returns how many. Each gets its number
     (prefix-year-id) and its content as of `on`. Runs in the caller's transaction."""
     settings = cfg or config.current()
     found = templates.load()
     if not found:
         return 0
+    chosen = con.sql(f'SELECT * FROM "{candidates}"').pl()
+    listed = "qualification_id" in chosen.columns
     with db.registered(
         con,
-        doc_candidates=con.sql(f'SELECT member_no, scheme FROM "{candidates}"').pl(),
+        doc_candidates=chosen.select(
+            "member_no",
+            "scheme",
+            pl.col("qualification_id").cast(pl.Int64)
+            if listed
+            else pl.lit(None, pl.Int64).alias("qualification_id"),
+        ),
         doc_templates=templates.frame(found),
         doc_seasons=seasons(settings, on),
         doc_labels=qualification_labels(settings, on),
@@ -73,7 +82,7 @@ def record(
         con.execute(
             "CREATE OR REPLACE TEMP TABLE documents_new AS "
             + queries.query("documents", "available"),
-            {"on": on},
+            {"on": on, "listed": listed},
         )
         con.execute(
             """

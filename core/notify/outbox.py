@@ -41,6 +41,13 @@ def yen_sql(column: str) -> str:
     return YEN.format(column)
 
 
+def mail_templates_placeholders(chosen: pl.DataFrame) -> tuple[str, ...]:
+    """The placeholders the chosen templates use: only those are replaced (a template uses a
+    few of the thirty)."""
+    text = "".join(chosen["subject"].to_list() + chosen["body"].to_list())
+    return tuple(p for p in PLACEHOLDERS if "{" + p + "}" in text)
+
+
 def write(
     con: duckdb.DuckDBPyConnection,
     relation: str,
@@ -69,8 +76,11 @@ def write(
         for p in PLACEHOLDERS
         if p not in ("name", "member_no", "body_name", "scheme_name")
     )
+    chosen = chosen.with_columns(domain=pl.col("sender").str.extract(r"@([^>]+)>", 1))
     dedupe = "s.dedupe_key::VARCHAR" if "dedupe_key" in columns else "NULL::VARCHAR"
+    used = mail_templates_placeholders(chosen)
     with db.registered(con, mail_templates=chosen):
+        # the values only; the templates' text joins in again when the rows are rendered
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE outbox_values AS
@@ -78,43 +88,44 @@ def write(
                    {dedupe} AS dedupe_key,
                    coalesce(nullif(trim(concat_ws(' ', m.family_name, m.given_name)), ''),
                             s.member_no::VARCHAR) AS name,
-                   t.body_name, t.scheme_name, {values},
+                   {values},
                    nullif(trim(m.email), '') AS email, m.status AS member_status,
-                   t.subject AS subject_template, t.body AS body_template, t.sender,
-                   EXISTS (SELECT 1 FROM mail_failures f
-                           WHERE f.member_no = s.member_no AND f.email = m.email) AS failing
+                   f.member_no IS NOT NULL AS failing
             FROM "{relation}" s
-            JOIN mail_templates t ON t.scheme = s.scheme
+            SEMI JOIN mail_templates t ON t.scheme = s.scheme
             LEFT JOIN members m ON m.member_no = s.member_no
+            LEFT JOIN (SELECT DISTINCT member_no, email FROM mail_failures) f
+              ON f.member_no = s.member_no AND f.email = m.email
             """
         )
-    if "dedupe_key" in columns:
+        if "dedupe_key" in columns:
+            con.execute(
+                "DELETE FROM outbox_values v"
+                " WHERE v.dedupe_key IN (SELECT dedupe_key FROM outbox_keys)"
+            )
+            # a second writer of the same keys at the same moment conflicts here, rolls back
+            con.execute(
+                "INSERT INTO outbox_keys (dedupe_key) SELECT dedupe_key FROM outbox_values"
+                " WHERE dedupe_key IS NOT NULL"
+            )
         con.execute(
-            "DELETE FROM outbox_values v WHERE v.dedupe_key IN"
-            " (SELECT dedupe_key FROM outbox WHERE dedupe_key IS NOT NULL)"
+            f"""
+            INSERT INTO outbox (event, member_no, scheme, recipient, sender, subject, body,
+                                status, status_reason, message_id, dedupe_key, created_by,
+                                batch_id)
+            SELECT $event, v.member_no, v.scheme, v.email, t.sender,
+                   {templates.render_sql("t.subject", "v", used)},
+                   {templates.render_sql("t.body", "v", used)},
+                   CASE WHEN v.member_status = 'erased' OR v.email IS NULL OR v.failing
+                        THEN 'suppressed' ELSE 'pending' END,
+                   CASE WHEN v.member_status = 'erased' THEN $erased
+                        WHEN v.email IS NULL THEN $no_address
+                        WHEN v.failing THEN $failing END,
+                   '<' || uuid()::VARCHAR || '@' || t.domain || '>',
+                   v.dedupe_key, $actor, $batch
+            FROM outbox_values v JOIN mail_templates t ON t.scheme = v.scheme
+            """,
+            {"event": event, "actor": actor, "batch": batch_id, **SUPPRESSED},
         )
-    con.execute(
-        f"""
-        INSERT INTO outbox (event, member_no, scheme, recipient, sender, subject, body, status,
-                            status_reason, message_id, dedupe_key, created_by, batch_id)
-        SELECT $event, v.member_no, v.scheme, v.email, v.sender,
-               {templates.render_sql("v.subject_template", "v")},
-               {templates.render_sql("v.body_template", "v")},
-               CASE WHEN v.member_status = 'erased' OR v.email IS NULL OR v.failing
-                    THEN 'suppressed' ELSE 'pending' END,
-               CASE WHEN v.member_status = 'erased' THEN $erased
-                    WHEN v.email IS NULL THEN $no_address
-                    WHEN v.failing THEN $failing END,
-               '<' || uuid()::VARCHAR || '@' || regexp_extract(v.sender, '@([^>]+)>', 1) || '>',
-               v.dedupe_key, $actor, $batch
-        FROM outbox_values v
-        """,
-        {
-            "event": event,
-            "actor": actor,
-            "batch": batch_id,
-            **SUPPRESSED,
-        },
-    )
     counted = db.one(con, "SELECT count(*) FROM outbox_values")
     return int(counted[0]) if counted else 0

@@ -106,12 +106,14 @@ def frame(mail: Mail, cfg: config.Config, on: dt.date) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
 
 
-def render_sql(template_column: str, values: str) -> str:
-    """An SQL expression: `template_column` with every placeholder replaced by the column of
-    the same name of `values` (both names from code); a NULL value prints as 「—」."""
+def render_sql(template_column: str, values: str, names: tuple[str, ...] = PLACEHOLDERS) -> str:
+    """An SQL expression: `template_column` with the placeholders `names` replaced by the
+    columns of the same name of `values` (all names from code); a NULL value prints as 「—」."""
     expression = template_column
-    for name in PLACEHOLDERS:
-        expression = f"replace({expression}, '{{{name}}}', coalesce({values}.\"{name}\", '—'))"
+    for name in names:
+        # the body's name and the scheme's come with the template, the rest with the values
+        source = template_column.split(".")[0] if name in ("body_name", "scheme_name") else values
+        expression = f"replace({expression}, '{{{name}}}', coalesce({source}.\"{name}\", '—'))"
     return expression
 
 

@@ -298,7 +298,7 @@ def _documents_and_mail(
     )
     with db.registered(
         con,
-        renewed_members=extended.select("member_no", "scheme"),
+        renewed_members=extended.select("member_no", "scheme", "qualification_id"),
         renewed_done=done,
         renewed_labels=available.qualification_labels(cfg, as_of),
     ):

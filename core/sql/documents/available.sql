@@ -3,7 +3,8 @@
 -- and valid, and, when the template requires it, no fee line of it is open; a season's
 -- membership card (qualification `membership`) once the member's registration for the
 -- season is approved and, when required, none of the season's lines is open.
--- Inputs: doc_candidates (member_no, scheme), doc_templates (scheme, kind, qualification,
+-- Inputs: doc_candidates (member_no, scheme, qualification_id: when $listed, only those
+-- qualifications' documents), doc_templates (scheme, kind, qualification,
 -- requires_paid, number_prefix), doc_seasons (scheme, season, season_from, season_until),
 -- doc_labels (scheme, qualification, label).
 WITH chosen AS (
@@ -19,14 +20,17 @@ qualified AS (
     JOIN doc_templates t ON t.scheme = q.scheme AND t.qualification = q.qualification
     WHERE q.status IN ('active', 'renewed')
       AND (q.valid_until IS NULL OR q.valid_until >= $on)
+      AND (NOT $listed OR q.qualification_id IN (SELECT qualification_id FROM doc_candidates))
       AND NOT (t.requires_paid AND EXISTS (
           SELECT 1 FROM billing b
           WHERE b.qualification_id = q.qualification_id AND b.status = 'open'))
 ),
 
-held AS (
+held AS (  -- for a season's membership card
     SELECT q.member_no, q.scheme, string_agg(l.label, '・' ORDER BY l.label) AS held
     FROM chosen c
+    JOIN (SELECT DISTINCT scheme FROM doc_templates WHERE qualification = 'membership') t
+      ON t.scheme = c.scheme
     JOIN qualifications q ON q.member_no = c.member_no AND q.scheme = c.scheme
     JOIN doc_labels l ON l.scheme = q.scheme AND l.qualification = q.qualification
     WHERE q.status IN ('active', 'renewed', 'renewal_open')

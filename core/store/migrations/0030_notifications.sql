@@ -59,8 +59,8 @@ CREATE TABLE outbox (
     status            VARCHAR NOT NULL DEFAULT 'pending'
                       CHECK (status IN ('pending', 'sent', 'failed', 'suppressed')),
     status_reason     VARCHAR,                 -- why suppressed or failed, in words
-    message_id        VARCHAR NOT NULL UNIQUE, -- '<…@domain>', made with the row
-    dedupe_key        VARCHAR UNIQUE,          -- reminders: event, member's item and period
+    message_id        VARCHAR NOT NULL,        -- '<uuid@domain>', made with the row
+    dedupe_key        VARCHAR,                 -- reminders: the reminder, item and period
     attempts          INTEGER NOT NULL DEFAULT 0,
     next_attempt_at   TIMESTAMPTZ,
     sent_at           TIMESTAMPTZ,
@@ -69,6 +69,14 @@ CREATE TABLE outbox (
     created_at        TIMESTAMPTZ NOT NULL DEFAULT current_timestamp,
     created_by        VARCHAR NOT NULL,
     batch_id          VARCHAR
+);
+
+-- The reminders written, one row each: a key written twice (two `remind` runs at once)
+-- conflicts, so a reminder is never sent twice. Kept apart from the outbox so that the
+-- outbox itself needs no index but its id (the batch writes 100,000 rows at a time).
+CREATE TABLE outbox_keys (
+    dedupe_key  VARCHAR PRIMARY KEY,
+    outbox_id   BIGINT
 );
 
 -- Addresses a mail server refused for good (5xx): later mail to them is suppressed until
