@@ -247,6 +247,21 @@ MAIL_STATUSES = {
 }
 CARD_POSTING = {"post": "郵送する", "no_post": "郵送しない"}
 REMINDER_ANCHORS = {"valid_until": "有効期限の前", "fee_issued": "請求日の後"}
+# the renewal requirements a reminder may wait for (formats.md 1.4's codes)
+REQUIREMENTS = {
+    "courses_taught": "指導実績",
+    "fees_paid": "会費の完納",
+    "renewal_course": "更新コースの受講",
+    "special_extension": "有効期間延長の承認",
+    "points": "実践力ポイント",
+    "application": "更新申請",
+    "renewal_fee": "更新料の納入",
+    "activity_report": "実務活動報告書",
+    "mandatory_training": "義務研修",
+    "registration_fee": "登録料の納入",
+    "season_registration": "会員登録",
+    "qualification_fee": "資格登録料の納入",
+}
 
 # -- data exchange --------------------------------------------------------------------------------
 

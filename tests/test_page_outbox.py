@@ -88,3 +88,11 @@ def test_the_member_page_offers_the_certificates_and_saves_the_invoice_addressee
         assert db.one(
             con, "SELECT invoice_addressee FROM members WHERE member_no = 'J0000001'"
         ) == ("株式会社テスト 御中",)
+
+
+def test_the_configuration_page_shows_the_reminders_in_words(sample_path):
+    at = open_page(logged_in("admin"), "admin_config")
+    assert not at.exception and problems(at) == []
+    cells = " ".join(str(v) for frame in at.dataframe for v in frame.value.to_numpy().ravel())
+    assert "リマインド：会費の未納（請求日の後 1か月・14日以内に送信）" in cells
+    assert "reminder_fee_unpaid" not in cells

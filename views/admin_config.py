@@ -8,6 +8,7 @@ import streamlit as st
 
 from core import text, vocabulary
 from core.config.settings import CONFIG_FILES
+from core.notify import reminders
 from ui.auth import current_user
 from ui.data import settings
 from ui.widgets import table
@@ -33,6 +34,10 @@ st.write(f"**{cfg.value(f'{scheme}.name')}** — {text.jp_date(on, with_wareki=T
 def shown(value: object) -> str:
     """A setting's value in words: labels rather than their codes, 12-29 as 12月29日."""
     if isinstance(value, dict):
+        if not value:
+            return "なし"
+        if all(isinstance(v, dict) and "anchor" in v for v in value.values()):  # reminders
+            return "、".join(reminders.describe(v) for v in value.values())
         if all(isinstance(v, dict) and "label" in v for v in value.values()):
             return "、".join(str(v["label"]) for v in value.values())
         return "、".join(shown(v) for v in value.values())

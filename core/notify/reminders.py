@@ -66,6 +66,23 @@ def schedule(cfg: config.Config, on: dt.date) -> list[Reminder]:
     return found
 
 
+def describe(reminder: dict[str, object]) -> str:
+    """A configured reminder in words: 「リマインド：会費の未納（請求日の後 1か月・14日以内に送信）」."""
+    from core.vocabulary import MAIL_EVENTS, REMINDER_ANCHORS, REQUIREMENTS
+
+    months, days = int(str(reminder["months"])), int(str(reminder["days"]))
+    span = "".join(
+        part for part in (f"{months}か月" if months else "", f"{days}日" if days else "") if part
+    )
+    met = str(reminder["unless_met"])
+    unless = f"、{REQUIREMENTS.get(met, met)}が済んでいれば送らない" if met else ""
+    return (
+        f"{MAIL_EVENTS.get(str(reminder['event']), str(reminder['event']))}"
+        f"（{REMINDER_ANCHORS.get(str(reminder['anchor']), str(reminder['anchor']))} {span or '当日'}"
+        f"・{reminder['within_days']}日以内に送信{unless}）"
+    )
+
+
 _VALIDITY = f"""
 SELECT q.member_no, q.scheme, l.label AS qualification,
        {outbox.date_sql("q.valid_from")} AS valid_from,
