@@ -87,12 +87,13 @@ def record(
         con.execute(
             """
             INSERT INTO documents (document_id, document_no, member_no, scheme, kind,
-                                   qualification_id, season, holder_name, holder_kana,
+                                   qualification_id, season, enrolment_id, holder_name,
+                                   holder_kana,
                                    qualification, certificate_no, valid_from, valid_until,
                                    org_name, held, available_on, batch_id)
             SELECT id, n.number_prefix || '-' || strftime($on::DATE, '%Y') || '-'
                        || lpad(id::VARCHAR, 7, '0'),
-                   n.member_no, n.scheme, n.kind, n.qualification_id, n.season,
+                   n.member_no, n.scheme, n.kind, n.qualification_id, n.season, n.enrolment_id,
                    trim(concat_ws(' ', m.family_name, m.given_name)),
                    trim(concat_ws(' ', m.family_name_kana, m.given_name_kana)),
                    n.qualification, n.certificate_no, n.valid_from, n.valid_until, o.name,

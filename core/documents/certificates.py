@@ -37,7 +37,7 @@ WHERE d.kind = $kind AND ({chosen})
   AND (CASE WHEN d.qualification_id IS NULL THEN m.status = 'active'
             ELSE q.status IN ('active', 'renewed', 'renewal_open') END)
   AND ($posting::VARCHAR IS NULL OR coalesce(q.card_posting, 'post') = $posting)
-QUALIFY row_number() OVER (PARTITION BY d.member_no, d.kind, d.qualification_id
+QUALIFY row_number() OVER (PARTITION BY d.member_no, d.kind, d.qualification_id, d.enrolment_id
                            ORDER BY d.valid_until DESC NULLS FIRST, d.document_id DESC) = 1
 ORDER BY d.member_no, d.scheme, d.qualification, d.document_id
 """

@@ -13,8 +13,8 @@ WITH chosen AS (
 
 qualified AS (
     SELECT t.kind, t.number_prefix, q.member_no, q.scheme, q.qualification_id,
-           NULL::INTEGER AS season, q.qualification, q.certificate_no, q.valid_from,
-           q.valid_until, NULL::VARCHAR AS held
+           NULL::INTEGER AS season, NULL::BIGINT AS enrolment_id, q.qualification,
+           q.certificate_no, q.valid_from, q.valid_until, NULL::VARCHAR AS held
     FROM chosen c
     JOIN qualifications q ON q.member_no = c.member_no AND q.scheme = c.scheme
     JOIN doc_templates t ON t.scheme = q.scheme AND t.qualification = q.qualification
@@ -39,7 +39,8 @@ held AS (  -- for a season's membership card
 
 seasonal AS (
     SELECT t.kind, t.number_prefix, c.member_no, c.scheme, NULL::BIGINT AS qualification_id,
-           s.season, 'membership' AS qualification, NULL::VARCHAR AS certificate_no,
+           s.season, NULL::BIGINT AS enrolment_id, 'membership' AS qualification,
+           NULL::VARCHAR AS certificate_no,
            s.season_from AS valid_from, s.season_until AS valid_until, h.held
     FROM chosen c
     JOIN doc_templates t ON t.scheme = c.scheme AND t.qualification = 'membership'
@@ -65,6 +66,7 @@ final AS (
         WHERE d.member_no = n.member_no AND d.kind = n.kind AND d.scheme = n.scheme
           AND d.qualification_id IS NOT DISTINCT FROM n.qualification_id
           AND d.season IS NOT DISTINCT FROM n.season
+          AND d.enrolment_id IS NOT DISTINCT FROM n.enrolment_id
           AND d.valid_until IS NOT DISTINCT FROM n.valid_until)
 )
 
