@@ -185,8 +185,8 @@ tabs = st.tabs(
         f"実績（{done.height}）",
         f"請求（{bills.height}）",
         f"申請（{applied.height}）",
-        f"変更履歴（{history.height}）",
         "証明書・メール",
+        f"変更履歴（{history.height}）",
     ]
 )
 
@@ -328,10 +328,10 @@ with tabs[4]:
         st.caption("申請の履歴は「申請入力・差戻し対応」の「申請の照会」で申請番号から開けます。")
 
 with tabs[5]:
+    member_documents.show(user, member_no, record)
+
+with tabs[6]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:
         table(audit_words(masking.mask_history(history) if user.masked else history))
-
-with tabs[6]:
-    member_documents.show(user, member_no, record)

@@ -2,7 +2,7 @@
 
 - events.py     the events that write mail, each with the placeholders its templates may use
 - templates.py  data/templates/<scheme>.toml's [mail.<event>] sections, checked and rendered
-- outbox.py     writing outbox rows set-based, in the transaction of the event (core.notify.write)
+- outbox.py     writing outbox rows set-based, in the transaction of the event (outbox.write)
 - reminders.py  reminders scheduled as configuration per scheme (`<scheme>.reminders`)
 - smtp.py       where mail goes (RENEWAL_SMTP_* or .streamlit/secrets.toml) and how it is built
 - sender.py     `send-mail`: every pending row delivered once, under its own Message-ID
