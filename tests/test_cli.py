@@ -334,3 +334,24 @@ def test_a_bad_payments_file_exits_2_naming_file_line_and_column(loaded, tmp_pat
     result = CliRunner().invoke(cli, ["import", "payments", str(file), "--db", str(loaded)])
     assert result.exit_code == 2
     assert f"{file}:2: amount: 金額は1以上の整数（円）です: 'abc'" in result.output
+
+
+HEAVY = ("duckdb", "polars", "fpdf", "streamlit", "numpy")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["renew", "--help"], ["import", "--help"]])
+def test_help_loads_no_database_data_frame_or_pdf_library(args):
+    """`python -m core … --help` answers at once: the commands import the core lazily."""
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['core', *{args!r}]\n"
+        "try:\n    runpy.run_module('core', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    *help_text, loaded = done.stdout.strip().splitlines()
+    assert "Usage:" in "\n".join(help_text)
+    assert loaded == "[]"
