@@ -215,6 +215,7 @@ DOCUMENT_KINDS = {
     "registration_card": "登録証",
     "completion_certificate": "修了証明書",
     "renewal_notice": "更新結果通知 兼 資格証明",
+    "application_form": "受講申込書",
 }
 AGE_BANDS = ("0–30日", "31–90日", "91–120日", "121日以上")
 FEE_DIMENSIONS = {

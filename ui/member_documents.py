@@ -25,6 +25,7 @@ MAIL_WORDS = {"event": vocabulary.MAIL_EVENTS, "status": vocabulary.MAIL_STATUSE
 DOC_HEADERS = {
     "document_no": "証書番号",
     "kind": "書類",
+    "course_title": "講習名",
     "available_on": "発行可能になった日",
     "issued": "印刷回数",
     "last_issued_at": "最終印刷日時",

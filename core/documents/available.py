@@ -1,7 +1,8 @@
 """Which certificates and notices a member may have, recorded as they become available.
 
 A document becomes available with the event that earns it — the renewal batch's extension,
-the payment of the fee, a season's approved and paid registration — in that event's
+the payment of the fee, a season's approved and paid registration, a course reservation
+that waits for its signed application form (受講申込書) — in that event's
 transaction (`record`), or when staff first ask for it (`for_member`, `for_org`: members whose
 data came from another system). Its row holds the number and the content as of that day, so
 every later copy prints the same document; core.documents.certificates prints it.
@@ -17,6 +18,12 @@ import polars as pl
 from core import config, schemes
 from core.documents import templates
 from core.store import db, queries
+
+# A 受講申込書 is printed while its reservation waits for the signed form: once the form has
+# arrived or the reservation is cancelled, there is nothing left to print it for.
+STILL_WANTED = """(d.kind <> 'application_form' OR EXISTS (
+    SELECT 1 FROM enrolments e WHERE e.enrolment_id = d.enrolment_id
+      AND e.status = 'reserved' AND e.form_received_on IS NULL))"""
 
 
 def qualification_labels(cfg: config.Config, on: dt.date) -> pl.DataFrame:
@@ -46,6 +53,12 @@ def seasons(cfg: config.Config, on: dt.date) -> pl.DataFrame:
                 "season_until": pl.Date},
         orient="row",
     )  # fmt: skip
+
+
+def course_fees(cfg: config.Config, on: dt.date) -> pl.DataFrame:
+    """(scheme, per_hour): the fee per course hour on a day, for schemes that bill by the hour."""
+    rows = [(s.code, terms[0]) for s in schemes.every() if (terms := s.course_fees(cfg, on))]
+    return pl.DataFrame(rows, schema={"scheme": pl.String, "per_hour": pl.Int64}, orient="row")
 
 
 def record(
@@ -78,6 +91,7 @@ def record(
         doc_templates=templates.frame(found),
         doc_seasons=seasons(settings, on),
         doc_labels=qualification_labels(settings, on),
+        doc_course_fees=course_fees(settings, on),
     ):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE documents_new AS "
@@ -90,14 +104,17 @@ def record(
                                    qualification_id, season, enrolment_id, holder_name,
                                    holder_kana,
                                    qualification, certificate_no, valid_from, valid_until,
-                                   org_name, held, available_on, batch_id)
+                                   org_name, held, course_code, course_title,
+                                   course_held_on, course_hours, course_fee, available_on,
+                                   batch_id)
             SELECT id, n.number_prefix || '-' || strftime($on::DATE, '%Y') || '-'
                        || lpad(id::VARCHAR, 7, '0'),
                    n.member_no, n.scheme, n.kind, n.qualification_id, n.season, n.enrolment_id,
                    trim(concat_ws(' ', m.family_name, m.given_name)),
                    trim(concat_ws(' ', m.family_name_kana, m.given_name_kana)),
                    n.qualification, n.certificate_no, n.valid_from, n.valid_until, o.name,
-                   n.held, $on::DATE, $batch
+                   n.held, n.course_code, n.course_title, n.course_held_on, n.course_hours,
+                   n.course_fee, $on::DATE, $batch
             FROM (SELECT nextval('document_id_seq') AS id, * FROM documents_new) n
             JOIN members m ON m.member_no = n.member_no
             LEFT JOIN organizations o ON o.org_code = m.org_code
@@ -156,7 +173,7 @@ def kinds_available(con: duckdb.DuckDBPyConnection, relation: str, on: dt.date) 
             JOIN (SELECT DISTINCT member_no, scheme FROM "{relation}") r
               ON r.member_no = d.member_no AND r.scheme = d.scheme
             JOIN doc_kind_labels l ON l.kind = d.kind
-            WHERE d.valid_until IS NULL OR d.valid_until >= $on
+            WHERE (d.valid_until IS NULL OR d.valid_until >= $on) AND {STILL_WANTED}
             GROUP BY d.member_no, d.scheme
             """,
             {"on": on},

@@ -20,7 +20,7 @@ from core import config, text, vocabulary
 from core.documents import available, templates
 from core.documents.pdf import Cover
 from core.documents.sheets import Sheet, render
-from core.documents.templates import FIELDS, MEMBERSHIP, DocTemplate
+from core.documents.templates import COURSE, FIELDS, MEMBERSHIP, DocTemplate
 from core.members import organizations
 from core.progress import Progress, quiet
 from core.store import audit, db
@@ -37,10 +37,19 @@ WHERE d.kind = $kind AND ({chosen})
   AND (CASE WHEN d.qualification_id IS NULL THEN m.status = 'active'
             ELSE q.status IN ('active', 'renewed', 'renewal_open') END)
   AND ($posting::VARCHAR IS NULL OR coalesce(q.card_posting, 'post') = $posting)
+  AND {still_wanted}
 QUALIFY row_number() OVER (PARTITION BY d.member_no, d.kind, d.qualification_id, d.enrolment_id
                            ORDER BY d.valid_until DESC NULLS FIRST, d.document_id DESC) = 1
 ORDER BY d.member_no, d.scheme, d.qualification, d.document_id
 """
+
+
+# What a document's number is called on it, and why a member may have none to print
+NUMBER_LABELS = {"application_form": "申込書番号"}
+WHEN_PRINTABLE = {
+    "application_form": "講習の予約があり、受講申込書がまだ届いていないときに印刷できます",
+}
+PAID_AND_VALID = "資格が有効で、会費が納入済みのときに発行できます"
 
 
 class NotAvailable(ValueError):
@@ -67,7 +76,7 @@ def sheet(row: dict[str, object], template: DocTemplate, cfg: config.Config) -> 
     issued: dt.date = row["available_on"]  # type: ignore[assignment]
     scheme = str(row["scheme"])
     code = str(row["qualification"])
-    label = "会員" if code == MEMBERSHIP else cfg.qualification_label(scheme, code)
+    label = {MEMBERSHIP: "会員", COURSE: "講習"}.get(code) or cfg.qualification_label(scheme, code)
     start, end = row["valid_from"], row["valid_until"]
     season = f"{row['season']}年度" if row["season"] is not None else ""
     values = {
@@ -81,6 +90,16 @@ def sheet(row: dict[str, object], template: DocTemplate, cfg: config.Config) -> 
         "org": str(row["org_name"] or "—"),
         "season": f"{season}（{_validity(start, end)}）",  # type: ignore[arg-type]
         "held": str(row["held"] or "なし"),
+        "course": str(row["course_title"] or "—"),
+        "course_code": str(row["course_code"] or "—"),
+        "course_held_on": text.jp_date(row["course_held_on"], with_wareki=True),  # type: ignore[arg-type]
+        "course_hours": f"{row['course_hours']}時間" if row["course_hours"] is not None else "—",
+        "course_fee": f"{row['course_fee']:,}円" if row["course_fee"] is not None else "—",
+        "reserved_on": text.jp_date(start, with_wareki=True),  # type: ignore[arg-type]
+        # filled in by hand: the certifier confirms the applicant may take the course
+        "applicant_category": "",
+        "certifier": "",
+        "certifier_seal": "",
     }
     wording = {
         "qualification": label,
@@ -89,7 +108,7 @@ def sheet(row: dict[str, object], template: DocTemplate, cfg: config.Config) -> 
     }
     return Sheet(
         title=templates.wording(template.title, wording),
-        number_line=f"証書番号 {row['document_no']}",
+        number_line=f"{NUMBER_LABELS.get(template.kind, '証書番号')} {row['document_no']}",
         rows=tuple((FIELDS[f], values[f]) for f in template.fields),
         lead=templates.wording(template.lead, wording),
         date_line=f"発行日 {text.jp_date(issued)}（{text.wareki(issued)}）",
@@ -117,7 +136,7 @@ def current(
     chosen = "d.member_no = $who" if member_no is not None else "m.org_code = $who"
     return db.frame(
         con,
-        _CURRENT.format(chosen=chosen),
+        _CURRENT.format(chosen=chosen, still_wanted=available.STILL_WANTED),
         {"kind": kind, "who": member_no if member_no is not None else org_code, "on": on,
          "posting": posting},
     )  # fmt: skip
@@ -194,7 +213,7 @@ def issue(
         if rows.is_empty():
             raise NotAvailable(
                 f"会員 {member_no} には発行できる{vocabulary.DOCUMENT_KINDS[kind]}がありません"
-                "（資格が有効で、会費が納入済みのときに発行できます）。"
+                f"（{WHEN_PRINTABLE.get(kind, PAID_AND_VALID)}）。"
             )
         _record_issues(con, rows, actor, None)
     sheets = [sheet(r, found[(r["scheme"], kind)], settings) for r in rows.iter_rows(named=True)]
@@ -278,17 +297,21 @@ def member_documents(
     con: duckdb.DuckDBPyConnection, member_no: str, on: dt.date | None = None
 ) -> pl.DataFrame:
     """Every document recorded for a member, newest first, with how often it was printed
-    and whether it may be printed now."""
+    and whether it may be printed now (qualification only for a qualification's document:
+    a season's card has its season, a course's form its course title)."""
     return db.frame(
         con,
-        """
-        SELECT d.document_no, d.kind, d.scheme, d.qualification, d.season, d.valid_from,
+        f"""
+        SELECT d.document_no, d.kind, d.scheme,
+               CASE WHEN d.qualification NOT IN ('membership', 'course') THEN d.qualification
+               END AS qualification, d.season, d.course_title, d.valid_from,
                d.valid_until, d.available_on,
                (SELECT count(*) FROM document_issues i WHERE i.document_id = d.document_id)
                    AS issued,
                (SELECT max(i.issued_at) FROM document_issues i
                 WHERE i.document_id = d.document_id) AS last_issued_at,
-               (d.valid_until IS NULL OR d.valid_until >= $on) AS printable
+               (d.valid_until IS NULL OR d.valid_until >= $on) AND {available.STILL_WANTED}
+                   AS printable
         FROM documents d WHERE d.member_no = $member
         ORDER BY d.available_on DESC, d.document_id DESC
         """,

@@ -1,7 +1,7 @@
 """Document templates per scheme: `[documents.<kind>]` of data/templates/<scheme>.toml.
 
 A template says which qualifications get the document (`membership` for a season's member
-card), whether it waits for the fee (`requires_paid`: no open line for the qualification or
+card, `course` for a course reservation's application form), whether it waits for the fee (`requires_paid`: no open line for the qualification or
 the season), whether the holder chooses to have it posted (`posting_choice`, JSPO), the
 number's prefix, and its wording: title and lead (placeholders `{qualification}`, `{season}`,
 `{renewal_year}`), the fields printed (FIELDS), the closing line, the signatory and the seal
@@ -22,6 +22,7 @@ from core.config import ConfigError
 from core.store.db import ROOT
 
 MEMBERSHIP = "membership"  # the qualification list entry of a season's membership card
+COURSE = "course"  # the qualification list entry of a course reservation's application form
 # The fields a document may print, code → label (the order is the template's)
 FIELDS = {
     "holder": "氏名",
@@ -34,6 +35,15 @@ FIELDS = {
     "org": "所属",
     "season": "年度",
     "held": "登録資格",
+    "course": "講習名",
+    "course_code": "講習番号",
+    "course_held_on": "開講日",
+    "course_hours": "時間数",
+    "course_fee": "受講料（教材費を含む）",
+    "reserved_on": "申込予約日",
+    "applicant_category": "受講対象者の区分",
+    "certifier": "証明者の職・氏名",
+    "certifier_seal": "証明者の印",
 }
 WORDING_PLACEHOLDERS = ("qualification", "season", "renewal_year")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
@@ -93,7 +103,7 @@ def load(directory: Path | None = None) -> dict[tuple[str, str], DocTemplate]:
     cfg = config.current()
     found = {}
     for scheme, (path, table) in templates.files(directory).items():
-        known = {*cfg.value(f"{scheme}.qualifications"), MEMBERSHIP}
+        known = {*cfg.value(f"{scheme}.qualifications"), MEMBERSHIP, COURSE}
         for kind, raw in table.get("documents", {}).items():
             if kind not in DOCUMENT_KINDS or kind in ("invoice", "receipt"):
                 raise ConfigError(f"{path}: documents.{kind}: unknown document kind")
