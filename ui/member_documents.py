@@ -113,7 +113,7 @@ def show(user: CurrentUser, member_no: str, record: dict[str, object]) -> None:
                 "宛名（空欄なら会員の氏名＋様）", value=str(record.get("invoice_addressee") or ""),
                 key="invoice_addressee", help="この会員のすべての請求書・領収書に印刷します。",
             )  # fmt: skip
-            reason = st.text_input("宛名の変更理由（必須）", key="invoice_addressee_reason")
+            reason = st.text_input("宛名を変更する理由（必須）", key="invoice_addressee_reason")
             if st.form_submit_button("宛名を保存"):
                 try:
                     with connection() as con:

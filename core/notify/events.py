@@ -41,7 +41,7 @@ _PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "renewal_complete": (*_QUALIFICATION, "renewal_year", "documents"),
     "application_approved": ("application_ref", "application_kind", "season"),
     "application_sent_back": ("application_ref", "application_kind", "reason", "note"),
-    # courses (issue 14): written by the course rosters once they land
+    # courses: core.notify.course_mail, in the transaction that takes or moves the reservation
     "reservation_received": ("course_title", "course_code", "held_on", "status", "position"),
     "waitlist_promoted": ("course_title", "course_code", "held_on"),
     # reminders (core.notify.reminders), scheduled as `<scheme>.reminders`
