@@ -28,11 +28,6 @@ CREATE TABLE documents (
     valid_until        DATE,
     org_name           VARCHAR,
     held               VARCHAR,                -- a membership card: the qualifications held
-    course_code        VARCHAR,                -- a course's document: the course as reserved
-    course_title       VARCHAR,
-    course_held_on     DATE,
-    course_hours       INTEGER,
-    course_fee         INTEGER,                -- hours × the fee per hour + materials, that day
     available_on       DATE NOT NULL,
     batch_id           VARCHAR,
     created_at         TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
