@@ -19,7 +19,6 @@ CREATE TABLE documents (
     kind               VARCHAR NOT NULL,       -- certificate, commission_letter, …
     qualification_id   BIGINT,                 -- NULL for a season's membership card
     season             INTEGER,                -- the 年度 of a season's card
-    enrolment_id       BIGINT,                 -- a course's document (修了証明書, 受講申込書)
     holder_name        VARCHAR,
     holder_kana        VARCHAR,
     qualification      VARCHAR,                -- the qualification type code
