@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STAMP   := .venv/.installed
 PORT    ?= 8501
 
-.PHONY: run test lint typecheck venv browser bench clean
+.PHONY: run test lint typecheck venv browser postgres bench clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -24,6 +24,15 @@ browser:
 			poppler-utils fonts-noto-cjk fontconfig >/dev/null; \
 	fi
 
+# Debian's PostgreSQL server binaries: the core tests start a server of their own on each
+# engine run (tests/postgres_server.py), in a temporary folder, as an unprivileged user.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 run: $(STAMP)
 	$(PY) -m core init
 	$(PY) -m core demo --if-empty
@@ -34,9 +43,11 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check core ui views tests bench app.py
 	$(PY) -m mypy core
 
-# The browser tests run after the rest, so a loaded machine does not slow the page; two at a
-# time, one file each (each file starts its own server), as they mostly wait for the browser.
-test: $(STAMP) browser lint
+# The core tests run on both engines, the DuckDB file and PostgreSQL
+# (RENEWAL_TEST_ENGINES=duckdb for one). The browser tests run after the rest, so a loaded
+# machine does not slow the page; two at a time, one file each (each file starts its own
+# server), as they mostly wait for the browser.
+test: $(STAMP) browser postgres lint
 	$(PY) -m pytest -n 2 -q tests --ignore=tests/e2e
 	$(PY) -m pytest -n 2 --dist loadfile -q tests/e2e
 

@@ -8,8 +8,12 @@ one test writes is seen by another.
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -18,6 +22,8 @@ import pytest
 from core import imports
 from core.access import users
 from core.store import db, migrations
+
+from .postgres_server import Server
 
 DATA = Path(__file__).parent / "data"
 SAMPLE_TABLES = ("organizations", "members", "qualifications", "activities")
@@ -88,9 +94,56 @@ def _template(
     return request.getfixturevalue("sample_template" if with_sample else "migrated_template")
 
 
-@pytest.fixture
-def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory database with every migration applied, closed after."""
+# The engines the core suite runs on (RENEWAL_TEST_ENGINES=duckdb runs one of them)
+ENGINES = tuple(os.environ.get("RENEWAL_TEST_ENGINES", "duckdb,postgres").split(","))
+# A race test holds one writer inside its transaction while the other tries the same row:
+# on PostgreSQL the second waits for the lock, so the tests wait briefly before it fails.
+os.environ.setdefault("RENEWAL_PG_LOCK_TIMEOUT", "2")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Server]:
+    """A PostgreSQL server of this test session's own (one per xdist worker)."""
+    server = Server()
+    atexit.register(server.stop)  # also when the session is interrupted
+    yield server
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_server: Server) -> str:
+    """A PostgreSQL database with every migration applied, built once; only copied after."""
+    with db.connect(pg_server.create("migrated")) as connection:
+        migrations.migrate(connection)
+    return "migrated"
+
+
+@pytest.fixture(scope="session")
+def pg_sample(pg_server: Server, pg_migrated: str) -> str:
+    with db.connect(pg_server.create("sample", template=pg_migrated)) as connection:
+        load_sample(connection)
+    return "sample"
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The store the test runs on: the DuckDB file's engine, or PostgreSQL."""
+    return str(request.param)
+
+
+@contextmanager
+def _database(request: pytest.FixtureRequest, engine: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A database with every migration applied, closed after: DuckDB in memory, or a fresh
+    PostgreSQL database copied from the migrated (or sample) template."""
+    if engine == "postgres":
+        with_sample = "sample" in request.node.fixturenames
+        request.node.stash[CON_HAS_SAMPLE] = with_sample
+        server: Server = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("pg_sample" if with_sample else "pg_migrated")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with db.connect(server.create(name, template=template)) as connection:
+            yield connection  # type: ignore[misc]
+        server.drop(name)
+        return
     template = _template(request, "sample", CON_HAS_SAMPLE)
     with db.connect(":memory:") as connection:
         # Faster than opening a copied file: an in-memory database commits without the disk.
@@ -99,6 +152,20 @@ def con(request: pytest.FixtureRequest) -> Iterator[duckdb.DuckDBPyConnection]:
         connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
         connection.execute(f'COPY FROM DATABASE template TO "{name}"')
         connection.execute("DETACH template")
+        yield connection
+
+
+@pytest.fixture
+def con(request: pytest.FixtureRequest, engine: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A database with every migration applied on the test's engine, closed after."""
+    with _database(request, engine) as connection:
+        yield connection
+
+
+@pytest.fixture
+def other_con(request: pytest.FixtureRequest, engine: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A second database like `con`, on the same engine (to compare two runs of one thing)."""
+    with _database(request, engine) as connection:
         yield connection
 
 

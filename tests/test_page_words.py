@@ -15,7 +15,7 @@ from core.demo import build_demo
 from core.store import db
 from ui.navigation import PAGES
 
-from .conftest import PASSWORD
+from .conftest import ENGINES, PASSWORD
 from .readable import labelled, problems
 from .test_page_app import logged_in, open_page
 
@@ -46,7 +46,7 @@ def demo_path(demo_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     return path
 
 
-def members_in_scope(path: Path, scope: str) -> list[str]:
+def members_in_scope(path: Path | str, scope: str) -> list[str]:
     """One member of each scheme the scope reaches, the one with most rows to show."""
     with db.connect(path) as con:
         rows = con.execute(
@@ -69,8 +69,34 @@ def readable(at, where: str) -> None:
     assert problems(at) == [], where
 
 
+@pytest.fixture(scope="module")
+def demo_on_postgres(pg_server, pg_migrated) -> str:
+    """The same demo on a PostgreSQL store, built once per module; its URL."""
+    url = pg_server.create("demo_pages", template=pg_migrated)
+    with db.connect(url) as con:
+        build_demo(con, members=MEMBERS, seed=42, today=dt.date.today())
+        for username, name, role, scope in users.DEMO_USERS:
+            users.create(con, username=username, display_name=name, role=role, org_code=scope,
+                         password=PASSWORD, email=None, actor="test")  # fmt: skip
+    return url
+
+
 @pytest.mark.parametrize("username", list(ROLES))
 def test_every_page_reads_in_japanese_for_every_role(demo_path, username):
+    walk(demo_path, username)
+
+
+@pytest.mark.skipif("postgres" not in ENGINES, reason="PostgreSQL not selected")
+@pytest.mark.parametrize("username", ["admin", "approver_shizuoka"])
+def test_every_page_works_on_postgresql(demo_on_postgres, monkeypatch, username):
+    """The app over a PostgreSQL store (RENEWAL_DB a URL; the pages borrow pooled connections)."""
+    monkeypatch.setenv(db.DB_ENV, demo_on_postgres)
+    walk(demo_on_postgres, username)
+
+
+def walk(demo_path: Path | str, username: str) -> None:
+    """Every page the user may open, members of each scheme, a search, and the work of the
+    pages that act: the queue's choice, the batch's preview, the dashboard, the audit log."""
     role, scope = ROLES[username]
     at = logged_in(username)
     readable(at, "home")

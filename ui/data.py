@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import streamlit as st
@@ -29,9 +30,22 @@ def lease(path: str) -> db.Lease:
     return db.Lease(path, linger=LINGER_SECONDS, timeout=APP_LOCK_TIMEOUT)
 
 
+@st.cache_resource
+def pool(url: str) -> Any:
+    """This server process's connections to a PostgreSQL store (core.store.postgres.Pool)."""
+    from core.store import postgres
+
+    return postgres.Pool(url)
+
+
 @contextmanager
 def connection() -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one unit of page work; a busy file becomes a message, not a traceback."""
+    url = db.postgres_url()
+    if url:
+        with pool(url).connection(timeout=APP_LOCK_TIMEOUT) as con:
+            yield con
+        return
     try:
         with lease(str(db.db_path())).connection() as con:
             yield con

@@ -59,18 +59,23 @@ _DUPLICATES = """
     FROM (
         -- the targets, and the open applications they duplicate (the first one learns of
         -- the second when the second arrives)
+        -- (the earliest other: the first of the group, or the second when this is the first)
         SELECT p.application_id,
-               list_filter(refs, lambda r: r <> p.application_ref)[1] AS other
+               CASE WHEN p.first_ref <> p.application_ref THEN p.first_ref ELSE p.second_ref END
+                   AS other
         FROM (
             SELECT application_id, application_ref, status,
-                   list(application_ref ORDER BY submitted_at, application_ref) OVER w AS refs,
+                   first_value(application_ref) OVER w AS first_ref,
+                   nth_value(application_ref, 2) OVER w AS second_ref,
                    bool_or(target) OVER w AS touched
             FROM check_people
             -- a kind without a season (an extension) is a duplicate only of an open one
             WHERE season <> -1 OR status IN ('pending', 'sent_back')
             WINDOW w AS (PARTITION BY scheme, kind, season, qualification,
                          coalesce(member_no,
-                                  'new:' || name_key || '/' || kana_key || '/' || birth_date))
+                                  'new:' || name_key || '/' || kana_key || '/' || birth_date)
+                         ORDER BY submitted_at, application_ref
+                         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
         ) p
         WHERE p.touched AND p.status IN ('pending', 'sent_back')
     ) AS d

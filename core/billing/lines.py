@@ -84,7 +84,7 @@ def write(
             SELECT row_number() OVER (ORDER BY id) AS n, id
             FROM (SELECT nextval('billing_id_seq') AS id FROM staged_lines)
         )
-        SELECT ids.id AS billing_id, s.* EXCLUDE (n) FROM staged_lines s JOIN ids USING (n)
+        SELECT ids.id AS billing_id, s.* FROM staged_lines s JOIN ids USING (n)
         """
     )
     con.execute(

@@ -17,12 +17,29 @@ from typing import Any
 import click
 
 DB_ENV = "RENEWAL_DB"
+
+
+class Store(click.ParamType):
+    """--db: a DuckDB file's path, or a PostgreSQL URL (postgresql://user:password@host/db)
+    kept as it is (a path would fold its //)."""
+
+    name = "FILE|URL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path | str:
+        text = str(value)
+        if text.startswith(("postgresql://", "postgres://")):
+            return text
+        if Path(text).is_dir():
+            self.fail(f"{text} is a folder, not a database file", param, ctx)
+        return Path(text)
+
+
 DB_OPTION = click.option(
     "--db",
     "db_file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=Store(),
     default=None,
-    help=f"Database file (default: ${DB_ENV}, else data/renewal.duckdb).",
+    help=f"Database file or postgresql:// URL (default: ${DB_ENV}, else data/renewal.duckdb).",
 )
 DATE = click.DateTime(["%Y-%m-%d"])
 AS_OF = click.option(

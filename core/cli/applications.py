@@ -12,7 +12,7 @@ from core.cli import DB_OPTION, cli, handled
 @cli.command("check-intake")
 @DB_OPTION
 @handled
-def check_intake(db_file: Path | None) -> None:
+def check_intake(db_file: Path | str | None) -> None:
     """Recompute the intake checks (duplicates, same person, address) of every open application.
 
     Example: python -m core check-intake

@@ -22,7 +22,7 @@ from core.cli import DATE, DB_OPTION, cli, handled
     help="the billing date of new lines (default today)",
 )
 @handled
-def bill(db_file: Path | None, season: int, on: dt.datetime | None) -> None:
+def bill(db_file: Path | str | None, season: int, on: dt.datetime | None) -> None:
     """Write the SAJ season's lines every approved registration lacks; running it again adds none.
 
     Example: python -m core bill --season 2026
@@ -51,7 +51,7 @@ def bill(db_file: Path | None, season: int, on: dt.datetime | None) -> None:
     help="bill the reservations whose form arrived by this day (default today)",
 )
 @handled
-def bill_courses(db_file: Path | None, on: dt.datetime | None) -> None:
+def bill_courses(db_file: Path | str | None, on: dt.datetime | None) -> None:
     """Bill course reservations whose signed form has arrived: hours × fee per hour, materials.
 
     Example: python -m core bill-courses --date 2026-11-24
@@ -106,7 +106,7 @@ def bill_courses(db_file: Path | None, on: dt.datetime | None) -> None:
 @click.option("--date", "day", type=DATE, default=None, help="Issue date (default: today).")
 @handled
 def documents_(
-    db_file: Path | None,
+    db_file: Path | str | None,
     org_code: str | None,
     member_no: str | None,
     kind: str,

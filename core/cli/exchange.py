@@ -15,7 +15,7 @@ from core.cli import DB_OPTION, cli, handled
 @click.argument("table", type=click.Choice(sorted(vocabulary.IMPORT_TABLES)))
 @click.argument("file", type=click.Path(path_type=Path))
 @handled
-def import_(db_file: Path | None, table: str, file: Path) -> None:
+def import_(db_file: Path | str | None, table: str, file: Path) -> None:
     """Import a CSV (UTF-8 or CP932): all rows, or none and exit 2 with FILE:LINE: column: problem.
 
     payments: a reference seen before (in the database or earlier in the file) is listed as a
@@ -60,7 +60,7 @@ def import_(db_file: Path | None, table: str, file: Path) -> None:
     help="Mask personal data (names, birth dates, contact), as analysts see it.",
 )
 @handled
-def export(db_file: Path | None, table: str, out: Path, masked: bool) -> None:
+def export(db_file: Path | str | None, table: str, out: Path, masked: bool) -> None:
     """Export a table as CSV (UTF-8 with BOM), Parquet or Excel by the file's extension.
 
     Example: python -m core export members --out members.xlsx

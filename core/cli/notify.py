@@ -23,7 +23,7 @@ from core.cli import DATE, DB_OPTION, cli, fail, handled
 )
 @handled
 def send_mail(
-    db_file: Path | None, as_json: bool, limit: int | None, per_minute: int | None
+    db_file: Path | str | None, as_json: bool, limit: int | None, per_minute: int | None
 ) -> None:
     """Deliver the outbox's pending mail through SMTP (RENEWAL_SMTP_HOST, _PORT, _USER,
     _PASSWORD, _STARTTLS, or [smtp] in .streamlit/secrets.toml). Each row goes once, under
@@ -66,7 +66,7 @@ def send_mail(
     "--json", "as_json", is_flag=True, help='Print [{"scheme", "reminder", "event", "n"}].'
 )
 @handled
-def remind(db_file: Path | None, on: dt.datetime | None, as_json: bool) -> None:
+def remind(db_file: Path | str | None, on: dt.datetime | None, as_json: bool) -> None:
     """Write the reminders due on a day to the outbox (`<scheme>.reminders`): never twice for
     a member, reminder and period, none once the member renewed. Run it daily before
     send-mail.

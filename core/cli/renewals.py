@@ -26,7 +26,7 @@ from core.cli import AS_OF, DB_OPTION, cli, handled
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (FORMATS.md).")
 @handled
 def renew(
-    db_file: Path | None,
+    db_file: Path | str | None,
     as_of: dt.datetime | None,
     codes: tuple[str, ...],
     dry_run: bool,
@@ -64,7 +64,9 @@ def renew(
 @click.option("--member", "member_no", required=True, help="The member number.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (FORMATS.md).")
 @handled
-def explain(db_file: Path | None, as_of: dt.datetime | None, member_no: str, as_json: bool) -> None:
+def explain(
+    db_file: Path | str | None, as_of: dt.datetime | None, member_no: str, as_json: bool
+) -> None:
     """Every qualification of a member with each renewal requirement and the decision.
 
     Example: python -m core explain --member J0000123 --as-of 2026-11-24 --json

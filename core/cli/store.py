@@ -14,7 +14,7 @@ from core.cli import DATE, DB_OPTION, cli, handled
 @cli.command()
 @DB_OPTION
 @handled
-def init(db_file: Path | None) -> None:
+def init(db_file: Path | str | None) -> None:
     """Create or migrate the database schema (idempotent).
 
     Example: python -m core init --db data/renewal.duckdb
@@ -40,7 +40,7 @@ def init(db_file: Path | None) -> None:
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has members already.")
 @handled
 def demo(
-    db_file: Path | None, size: int, seed: int, today: dt.datetime | None, if_empty: bool
+    db_file: Path | str | None, size: int, seed: int, today: dt.datetime | None, if_empty: bool
 ) -> None:
     """Fill the database with realistic synthetic data for all five schemes.
 
@@ -77,7 +77,7 @@ def demo(
     help="A new or empty folder.",
 )
 @handled
-def backup(db_file: Path | None, out: Path) -> None:
+def backup(db_file: Path | str | None, out: Path) -> None:
     """Write a consistent copy of the whole database to a folder (safe while the app runs).
 
     Example: python -m core backup --out data/backups/2026-11-24
@@ -94,14 +94,28 @@ def backup(db_file: Path | None, out: Path) -> None:
 @DB_OPTION
 @click.argument("source", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @handled
-def restore(db_file: Path | None, source: Path) -> None:
-    """Restore a backup folder into a new, empty database file.
+def restore(db_file: Path | str | None, source: Path) -> None:
+    """Restore a backup folder into a new, empty database file (or PostgreSQL database).
 
     Example: python -m core restore data/backups/2026-11-24 --db data/restored.duckdb
     """
     from core.store import backup as backups
     from core.store import db
 
+    url = db.postgres_url(db_file)
+    if url:
+        from core.store import transfer
+
+        with db.connect(url) as con:
+            was_empty = not transfer.tables(con)
+            try:
+                counts = backups.restore(con, source)
+            except Exception:
+                if was_empty:  # leave no half-restored schema behind
+                    transfer.drop_everything(con)
+                raise
+        click.echo(f"restored {sum(counts.values()):,} rows in {len(counts)} tables from {source}")
+        return
     target = db.db_path(db_file)
     created = not target.exists()
     try:

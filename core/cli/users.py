@@ -52,7 +52,7 @@ def users() -> None:
 @click.option("--email", default=None)
 @handled
 def add(
-    db_file: Path | None,
+    db_file: Path | str | None,
     username: str,
     role: str,
     org_code: str,
@@ -81,7 +81,7 @@ def add(
 @DB_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
 @handled
-def list_(db_file: Path | None, as_json: bool) -> None:
+def list_(db_file: Path | str | None, as_json: bool) -> None:
     """Every user with role, scope, state and lock; never a hash.
 
     Example: python -m core users list --json
@@ -114,7 +114,7 @@ def list_(db_file: Path | None, as_json: bool) -> None:
         )
 
 
-def _switch(db_file: Path | None, username: str, *, disabled: bool) -> None:
+def _switch(db_file: Path | str | None, username: str, *, disabled: bool) -> None:
     from core.access import users as accounts
     from core.store import db, migrations
 
@@ -137,7 +137,7 @@ def _switch(db_file: Path | None, username: str, *, disabled: bool) -> None:
 @DB_OPTION
 @click.argument("username")
 @handled
-def disable(db_file: Path | None, username: str) -> None:
+def disable(db_file: Path | str | None, username: str) -> None:
     """Disable a user: no log-in, and their open sessions end.
 
     Example: python -m core users disable sato
@@ -149,7 +149,7 @@ def disable(db_file: Path | None, username: str) -> None:
 @DB_OPTION
 @click.argument("username")
 @handled
-def enable(db_file: Path | None, username: str) -> None:
+def enable(db_file: Path | str | None, username: str) -> None:
     """Enable a disabled user again.
 
     Example: python -m core users enable sato
@@ -161,7 +161,7 @@ def enable(db_file: Path | None, username: str) -> None:
 @DB_OPTION
 @click.argument("username")
 @handled
-def unlock(db_file: Path | None, username: str) -> None:
+def unlock(db_file: Path | str | None, username: str) -> None:
     """End the lock that failed log-ins put on a user name.
 
     Example: python -m core users unlock sato
@@ -180,7 +180,7 @@ def unlock(db_file: Path | None, username: str) -> None:
 @DB_OPTION
 @click.argument("username")
 @handled
-def reset_password(db_file: Path | None, username: str) -> None:
+def reset_password(db_file: Path | str | None, username: str) -> None:
     """Set a new password from standard input; the user must change it at the next log-in.
 
     Example: printf '%s\\n' "$TEMPORARY_PASSWORD" | python -m core users reset-password sato

@@ -42,7 +42,7 @@ def build(con: duckdb.DuckDBPyConnection, cfg: Config, on: dt.date, seed: int) -
                    AS submitted_at,
                CASE WHEN {_pick(30, "proxy")} THEN m.org_code END AS proxy_org_code,
                CASE WHEN {_pick(30, "insured")}
-                    THEN $plans[1 + (hash(m.member_no || 'plan') % {len(plans)})::INTEGER]
+                    THEN ($plans::VARCHAR[])[1 + (hash(m.member_no || 'plan') % {len(plans)})::INTEGER]
                END AS insurance_plan,
                CASE WHEN {_pick(3, "race")} THEN 'saj_alpine' END AS competitor
         FROM members m

@@ -28,7 +28,7 @@ from core.store import audit, db
 KINDS = tuple(k for k in vocabulary.DOCUMENT_KINDS if k not in ("invoice", "receipt"))
 
 _CURRENT = """
-SELECT d.*, m.org_code
+SELECT d.*
 FROM documents d
 JOIN members m ON m.member_no = d.member_no
 LEFT JOIN qualifications q ON q.qualification_id = d.qualification_id

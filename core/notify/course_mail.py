@@ -68,7 +68,8 @@ def write(
         codes = [code for code, mailed in MAILED.items() if mailed == event]
         con.execute(
             "CREATE OR REPLACE TEMP TABLE course_mail_event AS"
-            " SELECT * EXCLUDE (event) FROM course_mail WHERE event IN (SELECT unnest($codes))",
+            " SELECT member_no, scheme, course_title, course_code, held_on, status, position,"
+            " dedupe_key FROM course_mail WHERE event IN (SELECT unnest($codes::VARCHAR[]))",
             {"codes": codes},
         )
         written += outbox.write(

@@ -58,13 +58,16 @@ def workload(con: duckdb.DuckDBPyConnection, scope: str, today: dt.date) -> dict
             WHERE starts_with(o.path, ?)
         )
         SELECT
-            (SELECT count(*) FROM qualifications q SEMI JOIN scoped USING (member_no)
-              WHERE q.valid_until BETWEEN ? AND ? AND q.status IN ('active', 'renewal_open')),
-            (SELECT count(*) FROM qualifications q SEMI JOIN scoped USING (member_no)
-              WHERE q.valid_until = ? AND q.status IN ('active', 'renewal_open')),
-            (SELECT count(*) FROM billing b SEMI JOIN scoped USING (member_no) WHERE b.status = 'open'),
-            (SELECT coalesce(sum(amount + handling_fee), 0) FROM billing b SEMI JOIN scoped USING (member_no)
-              WHERE b.status = 'open'),
+            (SELECT count(*) FROM qualifications q
+              WHERE q.member_no IN (SELECT member_no FROM scoped)
+                AND q.valid_until BETWEEN ? AND ? AND q.status IN ('active', 'renewal_open')),
+            (SELECT count(*) FROM qualifications q
+              WHERE q.member_no IN (SELECT member_no FROM scoped)
+                AND q.valid_until = ? AND q.status IN ('active', 'renewal_open')),
+            (SELECT count(*) FROM billing b
+              WHERE b.member_no IN (SELECT member_no FROM scoped) AND b.status = 'open'),
+            (SELECT coalesce(sum(amount + handling_fee), 0) FROM billing b
+              WHERE b.member_no IN (SELECT member_no FROM scoped) AND b.status = 'open'),
             (SELECT count(*) FROM scoped)
         """,
         [prefix, start, end, today - dt.timedelta(days=1)],

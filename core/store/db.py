@@ -47,6 +47,18 @@ def db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return Path(env) if env else DEFAULT_DB
 
 
+def postgres_url(explicit: str | os.PathLike[str] | None = None) -> str | None:
+    """The PostgreSQL URL the store is (`postgresql://…` given or in $RENEWAL_DB), or None for
+    a DuckDB file."""
+    value = str(explicit) if explicit else os.environ.get(DB_ENV, "")
+    return value if value.startswith(("postgresql://", "postgres://")) else None
+
+
+def engine(con: object) -> str:
+    """ "postgres" for a PostgreSQL store's connection, "duckdb" for a DuckDB one."""
+    return str(getattr(con, "engine", "duckdb"))
+
+
 def _holder_description(message: str) -> str:
     match = _LOCK_RE.search(message)
     if not match:
@@ -71,6 +83,12 @@ def connect(
     The connection is closed when the block ends; keep blocks short so the other
     side (app or cron) gets its turn.
     """
+    if postgres_url(path):
+        from core.store import postgres
+
+        with postgres.connect(str(postgres_url(path))) as pg:
+            yield pg  # type: ignore[misc]
+        return
     target = db_path(path)
     if str(target) != ":memory:":
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -28,7 +28,7 @@ intervals AS (
 
 days AS (
     SELECT d::DATE AS day, least(d + INTERVAL 1 DAY, $now::TIMESTAMP) AS day_end
-    FROM range($from::DATE, $to::DATE + INTERVAL 1 DAY, INTERVAL 1 DAY) AS t(d)
+    FROM generate_series($from::TIMESTAMP, $to::TIMESTAMP, INTERVAL 1 DAY) AS t(d)
     WHERE d <= $now::TIMESTAMP
 ),
 

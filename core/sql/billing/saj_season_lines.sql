@@ -50,11 +50,14 @@ competitor AS (
 ),
 
 final AS (
-    SELECT 'prefecture' AS level, * FROM prefecture
-    UNION ALL BY NAME
-    SELECT 'national' AS level, * FROM national
-    UNION ALL BY NAME
-    SELECT 'competitor' AS level, * FROM competitor
+    SELECT 'prefecture' AS level, member_no, item, label, amount, qualification_id, season
+    FROM prefecture
+    UNION ALL
+    SELECT 'national' AS level, member_no, item, label, amount, qualification_id, season
+    FROM national
+    UNION ALL
+    SELECT 'competitor' AS level, member_no, item, label, amount, qualification_id, season
+    FROM competitor
 )
 
 SELECT member_no, item, label, amount, qualification_id, season,

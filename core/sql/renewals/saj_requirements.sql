@@ -100,10 +100,16 @@ qualification_rows AS (
     ) AS d
 ),
 
-final AS (
-    SELECT * FROM membership_rows
-    UNION ALL BY NAME
-    SELECT * FROM qualification_rows
+final AS (  -- the relation's columns, named (so either part may order its own)
+    SELECT qualification_id, member_no, scheme, qualification, status, valid_from, valid_until,
+           decision, effective_on, new_valid_until, fee_item, fee_amount, code, label, required,
+           actual, met, period_from, period_to, ordinal
+    FROM membership_rows
+    UNION ALL
+    SELECT qualification_id, member_no, scheme, qualification, status, valid_from, valid_until,
+           decision, effective_on, new_valid_until, fee_item, fee_amount, code, label, required,
+           actual, met, period_from, period_to, ordinal
+    FROM qualification_rows
 )
 
 SELECT * FROM final

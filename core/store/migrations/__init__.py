@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.store import db
 from core.store.db import transaction
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
@@ -45,7 +46,11 @@ def applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[Migration]:
-    """Apply pending migrations, each in its own transaction with the row recording it."""
+    """Apply pending migrations, each in its own transaction with the row recording it. A
+    PostgreSQL store first gets the DuckDB functions it lacks (core/store/postgres_compat.sql)."""
+    if db.engine(con) == "postgres":
+        compat = MIGRATIONS_DIR.parent / "postgres_compat.sql"
+        con.run_script(compat.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
     done = applied_versions(con)
     applied = []
     for migration in available_migrations():
