@@ -13,7 +13,7 @@ def deliver(con: duckdb.DuckDBPyConnection, on: dt.date) -> None:
     """Backdate and settle the demo's outbox rows, deterministically by row id."""
     con.execute(
         """
-        UPDATE outbox SET created_at = $noon - to_minutes((hash(outbox_id) % 20160)::BIGINT)
+        UPDATE outbox SET created_at = $noon - to_minutes((hash(outbox_id::VARCHAR) % 20160)::BIGINT)
         """,
         {
             "noon": dt.datetime.combine(on, dt.time(12)).replace(
@@ -24,12 +24,12 @@ def deliver(con: duckdb.DuckDBPyConnection, on: dt.date) -> None:
     con.execute(
         """
         UPDATE outbox SET
-            status = CASE WHEN hash(outbox_id) % 40 = 0 THEN 'failed' ELSE 'sent' END,
-            status_reason = CASE WHEN hash(outbox_id) % 40 = 0
+            status = CASE WHEN hash(outbox_id::VARCHAR) % 40 = 0 THEN 'failed' ELSE 'sent' END,
+            status_reason = CASE WHEN hash(outbox_id::VARCHAR) % 40 = 0
                 THEN '配信不能（550 5.1.1 Recipient address rejected: User unknown）' END,
             attempts = 1,
-            sent_at = CASE WHEN hash(outbox_id) % 40 <> 0 THEN created_at + INTERVAL 3 MINUTE END,
-            last_attempt_at = created_at + INTERVAL 3 MINUTE
+            sent_at = CASE WHEN hash(outbox_id::VARCHAR) % 40 <> 0 THEN created_at + INTERVAL '3 minutes' END,
+            last_attempt_at = created_at + INTERVAL '3 minutes'
         WHERE status = 'pending' AND CAST(created_at AS DATE) < $on
         """,
         {"on": on},
