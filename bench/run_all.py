@@ -4,9 +4,11 @@
 2. bench_import.py: a 1M-row CP932 members.csv; 3. bench_search.py; 4. bench_renew.py;
 5. bench_fees.py; 6. bench_payments.py: a 1M-row payments.csv; 7. bench_approvals.py:
 200,000 pending applications; 8. bench_season_billing.py; 9. bench_documents.py;
-10. bench_startup.py; 11. bench_stats.py: statistics, forecast, audits and exports over a
-database with three years of batch history (bench/out/history.duckdb, built once);
-12. bench_courses.py.
+10. bench_notify_batch.py: 100,000 renewals with their mail and documents;
+11. bench_mail_sender.py: 10,000 mails to a loopback SMTP server, once killed and restarted;
+12. bench_certificates.py: 1,000 certificates as one PDF; 13. bench_startup.py;
+14. bench_stats.py: statistics, forecast, audits and exports over a database with three years
+of batch history (bench/out/history.duckdb, built once); 15. bench_courses.py.
 Numbers land in bench/out/results.json (started afresh by each run); at the end one table —
 figure, product, floor, ratio, target — is printed with the machine and the date, and written
 as Markdown to bench/out/table.md for bench/README.md. A script that fails does not stop the
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from common import OUT, PYTHON, record, run_timed
@@ -39,6 +42,9 @@ SCRIPTS = (
     "bench_approvals.py",
     "bench_season_billing.py",
     "bench_documents.py",
+    "bench_notify_batch.py",
+    "bench_mail_sender.py",
+    "bench_certificates.py",
     "bench_startup.py",
     "bench_stats.py",  # builds bench/out/history.duckdb (three years of batch history) once
     "bench_courses.py",
@@ -355,6 +361,53 @@ FIGURES = (
     Figure(
         "`export activities` to .xlsx refused (over 1,048,575 rows)",
         lambda r: f"{r['streamed_exports']['activities.xlsx refused']['seconds']:g} s",
+    ),
+    # -- mail and certificates (bench_notify_batch, bench_mail_sender, bench_certificates)
+    Figure(
+        "renewal batch of 100,000 renewals with their mail and documents",
+        lambda r: (
+            f"**{median(r['renewal_notify']['product_seconds']):g} s** "
+            f"({_each(r['renewal_notify']['product_seconds'], 's')}; "
+            f"{r['renewal_notify']['renewals']:,} extended, outbox "
+            f"{sum(r['renewal_notify']['outbox'].values()):,}, documents "
+            f"{sum(r['renewal_notify']['documents'].values()):,})"
+        ),
+        "≤ 1.5× floor",
+        1.5,
+        lambda r: r["renewal_notify"]["ratio"],
+        lambda r: (
+            f"{median(r['renewal_notify']['floor_seconds']):g} s "
+            f"({_each(r['renewal_notify']['floor_seconds'], 's')}; without mail and documents)"
+        ),
+        lambda r: f"{r['renewal_notify']['ratio']:g}×",
+    ),
+    Figure(
+        "send-mail, 10,000 mails to a loopback SMTP server",
+        lambda r: (
+            f"**{r['mail_sender']['per_second']:,} per second** "
+            f"({r['mail_sender']['seconds']:g} s); killed at "
+            f"{r['mail_sender']['killed_after']:,} and started again: lost "
+            f"{r['mail_sender']['killed']['lost']}, second messages "
+            f"{r['mail_sender']['killed']['second_messages']}, the one in flight again "
+            f"{r['mail_sender']['killed']['same_message_again']}"
+        ),
+        "≥ 100 per second, 0 lost, 0 second messages",
+        -100,  # a floor, not a ceiling: the measure is negated, and a lost mail puts it far over
+        lambda r: (
+            -r["mail_sender"]["per_second"]
+            + 10**6
+            * (r["mail_sender"]["killed"]["lost"] + r["mail_sender"]["killed"]["second_messages"])
+        ),
+    ),
+    Figure(
+        "1,000 certificates as one PDF (a club's batch)",
+        lambda r: (
+            f"**{r['certificates']['seconds']:g} s** ({r['certificates']['pages']:,} pages, "
+            f"{r['certificates']['mb']:g} MB; printed again {r['certificates']['again_seconds']:g} s)"
+        ),
+        "≤ 20 s",
+        20,
+        lambda r: r["certificates"]["seconds"],
     ),
 )
 

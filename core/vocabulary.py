@@ -207,13 +207,61 @@ RECONCILIATION_STATUSES = {
     "refunded": "返金済み",
     "written_off": "処理済み",
 }
-DOCUMENT_KINDS = {"invoice": "請求書", "receipt": "領収書"}
+DOCUMENT_KINDS = {
+    "invoice": "請求書",
+    "receipt": "領収書",
+    "certificate": "認定証",
+    "commission_letter": "委嘱状",
+    "registration_card": "登録証",
+    "completion_certificate": "修了証明書",
+    "renewal_notice": "更新結果通知 兼 資格証明",
+    "application_form": "受講申込書",
+}
 AGE_BANDS = ("0–30日", "31–90日", "91–120日", "121日以上")
 FEE_DIMENSIONS = {
     "scheme": "制度",
     "prefecture": "都道府県",
     "organization": "組織",
     "method": "支払方法",
+}
+
+# -- notifications (core.notify) --------------------------------------------------------------
+
+MAIL_EVENTS = {
+    "fee_opened": "会費・更新料のご請求",
+    "invoice_issued": "請求書の発行",
+    "payment_complete": "入金完了",
+    "renewal_complete": "更新完了",
+    "application_approved": "申請の承認",
+    "application_sent_back": "申請の差戻",
+    "reservation_received": "講習予約の受付",
+    "waitlist_promoted": "キャンセル待ちの繰り上がり",
+    "reminder_window_opened": "リマインド：更新手続の受付開始",
+    "reminder_window_closing": "リマインド：更新申請の締切間近",
+    "reminder_fee_unpaid": "リマインド：会費の未納",
+}
+MAIL_STATUSES = {
+    "pending": "送信待ち",
+    "sent": "送信済",
+    "failed": "送信失敗",
+    "suppressed": "送信対象外",
+}
+CARD_POSTING = {"post": "郵送する", "no_post": "郵送しない"}
+REMINDER_ANCHORS = {"valid_until": "有効期限の前", "fee_issued": "請求日の後"}
+# the renewal requirements a reminder may wait for (formats.md 1.4's codes)
+REQUIREMENTS = {
+    "courses_taught": "指導実績",
+    "fees_paid": "会費の完納",
+    "renewal_course": "更新コースの受講",
+    "special_extension": "有効期間延長の承認",
+    "points": "実践力ポイント",
+    "application": "更新申請",
+    "renewal_fee": "更新料の納入",
+    "activity_report": "実務活動報告書",
+    "mandatory_training": "義務研修",
+    "registration_fee": "登録料の納入",
+    "season_registration": "会員登録",
+    "qualification_fee": "資格登録料の納入",
 }
 
 # -- data exchange --------------------------------------------------------------------------------
@@ -235,6 +283,8 @@ EXPORT_TABLES = {
     "reconciliation": "入金消込",
     "refunds": "返金",
     "audit_log": "監査ログ",
+    "outbox": "送信トレイ",
+    "documents": "証明書・通知書",
 }
 
 # -- the audit log ----------------------------------------------------------------------------------
@@ -256,6 +306,8 @@ AUDIT_ACTIONS = {
     "locked": "ロック",
     "unlocked": "ロック解除",
     "logout": "ログアウト",
+    "issue": "発行",
+    "resend": "再送",
 }
 # the actions of ログイン履歴 (the audit log page's filter)
 LOGIN_ACTIONS = ("login", "login_failed", "locked", "unlocked", "logout")
@@ -269,6 +321,8 @@ AUDIT_TABLES = {
     "applications": "申請",
     "payments": "入金",
     "reconciliation": "入金消込",
+    "documents": "証明書・通知書",
+    "outbox": "送信トレイ",
 }
 AUDIT_FIELDS = {
     **CONTACT_LABELS,
@@ -285,6 +339,10 @@ AUDIT_FIELDS = {
     "handling_fee": "事務手数料",
     "kind": "種類",
     "session": "ログイン",
+    "invoice_addressee": "請求書・領収証宛名",
+    "card_posting": "登録証の郵送",
+    "copy_no": "発行回数",
+    "message_id": "メッセージID",
 }
 
 # -- courses and rosters (core/courses) -------------------------------------------------------------

@@ -34,6 +34,7 @@ PAGES = (
     PageSpec("approval_sla", "承認SLA", "timer", "業務"),
     PageSpec("renewal_batch", "更新処理", "autorenew", "業務",
              frozenset({"hq_staff", "admin"}), whole_scope=True),
+    PageSpec("outbox", "送信トレイ", "outgoing_mail", "業務", frozenset({"hq_staff", "admin"})),
     PageSpec("club_payment", "まとめて支払い", "point_of_sale", "会費・入金",
              frozenset({"hq_staff", "admin"})),
     PageSpec("reconciliation", "入金消込", "account_balance", "会費・入金",

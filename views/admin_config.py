@@ -13,6 +13,7 @@ from core import text, vocabulary
 from core.config import edits, loader, toml_out
 from core.config.settings import BY_KEY, CONFIG_FILES
 from core.errors import ConflictError, ValidationError
+from core.notify import reminders
 from core.renewals import whatif
 from core.vocabulary import CONFIG_CHANGE_KINDS, CONFIG_CHANGE_STATUSES, OUTCOME_LABELS
 from ui.auth import current_user
@@ -59,6 +60,8 @@ def meaning(key: str) -> str:
 def shown(value: object) -> str:
     """A setting's value in words: labels rather than their codes, 12-29 as 12月29日."""
     if isinstance(value, dict):
+        if value and all(isinstance(v, dict) and "anchor" in v for v in value.values()):
+            return "、".join(reminders.describe(v) for v in value.values())  # reminders
         if value and all(isinstance(v, dict) and "label" in v for v in value.values()):
             return "、".join(str(v["label"]) for v in value.values())
         return "、".join(shown(v) for v in value.values()) or "（なし）"

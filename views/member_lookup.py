@@ -15,7 +15,7 @@ from core.renewals import explain as explanation
 from core.store import audit
 from core.vocabulary import CONTACT_LABELS, QUALIFICATION_STATUSES
 from core.vocabulary import MEMBER_STATUSES as STATUSES
-from ui import member_billing, member_courses
+from ui import member_billing, member_courses, member_documents
 from ui.auth import CurrentUser, current_user
 from ui.data import connection, settings
 from ui.widgets import audit_words, flash, show_flash, table
@@ -186,6 +186,7 @@ tabs = st.tabs(
         f"請求（{bills.height}）",
         f"申請（{applied.height}）",
         f"講習（{member_courses.count(member_no)}）",
+        "証明書・メール",
         f"変更履歴（{history.height}）",  # the last tab: what changed, whatever it was
     ]
 )
@@ -331,6 +332,9 @@ with tabs[5]:
     member_courses.show(user, member_no)
 
 with tabs[6]:
+    member_documents.show(user, member_no, record)
+
+with tabs[7]:
     if history.is_empty():
         st.info("変更履歴はありません。")
     else:

@@ -10,7 +10,9 @@ Statuses: pending (承認待ち), sent_back (差戻中), approved (承認済), r
 withdrawn (取下げ). The renewal batch reads `approved` (ITC also `pending`).
 
 Many applications are approved in one set-based statement; each carries the `version` the
-approver saw, so a second approver acting on the same application gets ConflictError.
+approver saw, so a second approver acting on the same application gets ConflictError. The
+final approval and a send-back write the member's mail to the outbox in the same transaction
+(core.notify); a refusal at intake writes none.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from core import config, text
+from core import config, text, vocabulary
 from core.applications import effects, records
 from core.applications.routing import may_approve, scope_filter, stage_ids, stage_steps, start
 from core.config import Config
@@ -167,6 +169,7 @@ def _advance(
         """,
         {"now": now},
     )
+    _approved_mail(con, cfg, actor=actor, now=now)
     row = db.one(
         con,
         "SELECT count(*) FILTER (WHERE next_level IS NOT NULL),"
@@ -174,6 +177,73 @@ def _advance(
     )
     assert row is not None
     return {"advanced": int(row[0]), "approved": int(row[1])}
+
+
+_KIND_LABELS = pl.DataFrame(
+    list(vocabulary.APPLICATION_KINDS.items()),
+    schema={"kind": pl.String, "label": pl.String},
+    orient="row",
+)
+
+
+def _approved_mail(
+    con: duckdb.DuckDBPyConnection, cfg: Config, *, actor: str, now: dt.datetime
+) -> None:
+    """The 承認 mail of every application whose chain finished with this approval."""
+    from core.notify import outbox
+
+    with db.registered(con, mail_kind_labels=_KIND_LABELS):
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE approved_mail AS
+            SELECT a.member_no, a.scheme, a.application_ref,
+                   coalesce(k.label, a.kind) AS application_kind,
+                   CASE WHEN a.season IS NOT NULL THEN a.season::VARCHAR || '年度' END AS season
+            FROM approval_moves v JOIN applications a USING (application_id)
+            LEFT JOIN mail_kind_labels k ON k.kind = a.kind
+            WHERE v.next_level IS NULL AND a.member_no IS NOT NULL
+            """
+        )
+    outbox.write(
+        con, "approved_mail", event="application_approved", actor=actor, on=now.date(), cfg=cfg
+    )
+
+
+def _sent_back_mail(
+    con: duckdb.DuckDBPyConnection,
+    record: dict[str, Any],
+    reason: str,
+    note: str,
+    *,
+    actor: str,
+    now: dt.datetime,
+    cfg: Config,
+) -> None:
+    """The 差戻 mail: the reason in the scheme's words, and the note."""
+    from core.notify import outbox
+
+    if not record.get("member_no"):
+        return  # a new registration has no member (nor address) yet
+    reasons = cfg.value(f"{record['scheme']}.send_back_reasons", on=now.date())
+    mail = pl.DataFrame(
+        [
+            {
+                "member_no": record["member_no"],
+                "scheme": record["scheme"],
+                "application_ref": record["application_ref"],
+                "application_kind": vocabulary.APPLICATION_KINDS.get(
+                    record["kind"], record["kind"]
+                ),
+                "reason": reasons.get(reason, reason),
+                "note": note.strip() or "なし",
+            }
+        ]
+    )
+    with db.registered(con, sent_back_mail=mail):
+        outbox.write(
+            con, "sent_back_mail", event="application_sent_back", actor=actor, on=now.date(),
+            cfg=cfg,
+        )  # fmt: skip
 
 
 def _one(con: duckdb.DuckDBPyConnection, application_id: int, version: int) -> dict[str, Any]:
@@ -242,6 +312,7 @@ def send_back(
                 " level_since = ?, updated_at = current_timestamp WHERE application_id = ?",
                 [now, application_id],
             )
+            _sent_back_mail(con, record, reason, note, actor=actor, now=now, cfg=cfg)
     except duckdb.TransactionException as exc:
         raise ConflictError(
             "ほかの担当者が同時にこの申請を処理しました。画面を読み込み直してください。"

@@ -3,7 +3,9 @@
 A caller stages the lines it owes as a relation with the columns of `STAGED` and calls
 `write`: each line gets its id, its description (「2026年度 インストラクター更新会費 2,000円」),
 its tax class from the scheme's configuration (`<scheme>.tax_classes`; an item not listed is
-out of scope, 不課税) and one audit row, in the caller's transaction.
+out of scope, 不課税) and one audit row, and each member billed one mail in the outbox (the
+lines of the call together: 請求書の発行, or the event the caller names), all in the caller's
+transaction.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def write(
     reason: str | None,
     batch_id: str | None,
     on: dt.date,
+    mail_event: str | None = "invoice_issued",
 ) -> str:
     """Insert the lines of `relation` (a code-named relation with the STAGED columns), with a
     tax class and an audit row each (reason: `reason`, else the line's description). Returns
@@ -104,4 +107,43 @@ def write(
         """,
         {"actor": actor, "reason": reason, "batch": batch_id},
     )
+    if mail_event:
+        _mail(con, mail_event, cfg=cfg, actor=actor, batch_id=batch_id, on=on)
     return "written_lines"
+
+
+def _mail(
+    con: duckdb.DuckDBPyConnection,
+    event: str,
+    *,
+    cfg: config.Config,
+    actor: str,
+    batch_id: str | None,
+    on: dt.date,
+) -> None:
+    """One mail per member and scheme billed: the lines, their total and first due date, and
+    the qualification the first line is for (the renewal batch's 「会費納入」)."""
+    from core.documents.available import qualification_labels
+    from core.notify import outbox
+
+    with db.registered(con, billed_labels=qualification_labels(cfg, on)):
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE billed_mail AS
+            WITH billed AS (
+                SELECT member_no, scheme,
+                       string_agg(description, chr(10) || '　' ORDER BY billing_id) AS items,
+                       sum(amount) AS total, min(due_on) AS due, min(season) AS season,
+                       arg_min(qualification_id, billing_id) AS qualification_id
+                FROM written_lines GROUP BY member_no, scheme
+            )
+            SELECT b.member_no, b.scheme, b.items, {outbox.yen_sql("b.total")} AS amount,
+                   {outbox.date_sql("b.due")} AS due_on, b.season::VARCHAR AS renewal_year,
+                   l.label AS qualification, {outbox.date_sql("q.valid_from")} AS valid_from,
+                   {outbox.date_sql("q.valid_until")} AS valid_until, q.certificate_no
+            FROM billed b
+            LEFT JOIN qualifications q ON q.qualification_id = b.qualification_id
+            LEFT JOIN billed_labels l ON l.scheme = q.scheme AND l.qualification = q.qualification
+            """
+        )
+    outbox.write(con, "billed_mail", event=event, actor=actor, on=on, batch_id=batch_id, cfg=cfg)

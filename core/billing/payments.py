@@ -185,7 +185,7 @@ def _record(
             ],
         ).fetchall()[0][0]
     )
-    mark_paid(con, "chosen_lines", payment_id=payment_id, paid_on=paid_on)
+    mark_paid(con, "chosen_lines", payment_id=payment_id, paid_on=paid_on, actor=actor)
     updated = con.execute(
         "SELECT count(*) FROM billing WHERE payment_id = ? AND status = 'paid'", [payment_id]
     ).fetchall()[0][0]
@@ -220,11 +220,22 @@ def mark_paid(
     *,
     payment_id: int | None = None,
     paid_on: dt.date | None = None,
+    actor: str = "system",
 ) -> None:
     """Set the open lines of `relation` (a code-named relation with billing_id, and
     payment_id/paid_on columns when those arguments are None) paid, and touch their
     qualifications so a concurrent renewal batch conflicts instead of deciding on a stale
-    unpaid fee. Runs inside the caller's transaction."""
+    unpaid fee. The documents the payment earns become available (JPTEC's 認定証・委嘱状,
+    SAJ's 会員登録証) and each member paying gets the 入金完了 mail. Runs inside the
+    caller's transaction."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE paying_lines AS
+        SELECT b.billing_id, b.member_no, b.scheme, b.description,
+               b.amount + b.handling_fee AS due
+        FROM billing b JOIN "{relation}" r USING (billing_id) WHERE b.status = 'open'
+        """
+    )
     pid = "?" if payment_id is not None else "r.payment_id"
     day = "?" if paid_on is not None else "r.paid_on"
     params = [p for p in (payment_id, paid_on) if p is not None]
@@ -244,6 +255,37 @@ def mark_paid(
             WHERE b.qualification_id IS NOT NULL)
         """
     )
+    _paid_mail(con, actor)
+
+
+def _paid_mail(con: duckdb.DuckDBPyConnection, actor: str) -> None:
+    """Documents now available, and one 入金完了 mail per member and scheme that paid."""
+    from core.documents import available
+    from core.notify import outbox
+
+    row = db.one(
+        con,
+        "SELECT max(b.paid_on) FROM billing b JOIN paying_lines p USING (billing_id)",
+    )
+    if row is None or row[0] is None:
+        return  # nothing was open
+    day: dt.date = row[0]
+    available.record(con, "paying_lines", on=day)
+    documents = available.kinds_available(con, "paying_lines", day)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE paid_mail AS
+        SELECT p.member_no, p.scheme,
+               string_agg(p.description, chr(10) || '　' ORDER BY p.billing_id) AS items,
+               {outbox.yen_sql("sum(p.due)")} AS amount,
+               {outbox.date_sql("max(b.paid_on)")} AS paid_on,
+               coalesce(any_value(d.documents), 'なし') AS documents
+        FROM paying_lines p JOIN billing b USING (billing_id)
+        LEFT JOIN "{documents}" d ON d.member_no = p.member_no AND d.scheme = p.scheme
+        GROUP BY p.member_no, p.scheme
+        """
+    )
+    outbox.write(con, "paid_mail", event="payment_complete", actor=actor, on=day)
 
 
 def open_lines(

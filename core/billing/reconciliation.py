@@ -86,7 +86,7 @@ def match_imported(
         SELECT * FROM whole UNION ALL SELECT * FROM paired
         """
     )
-    mark_paid(con, "recon_matches")
+    mark_paid(con, "recon_matches", actor=actor)
     con.execute(
         """
         INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field, old_value,
@@ -261,7 +261,7 @@ def apply_to_line(
             ),
         )
         try:
-            mark_paid(con, "applied_line")
+            mark_paid(con, "applied_line", actor=actor)
         finally:
             con.unregister("applied_line")
         why = f"消込 #{item_id}: 入金 {amount:,}円を明細（{line[0][2]:,}円）に充当" + (

@@ -116,6 +116,7 @@ from core.cli import (  # noqa: E402, F401
     configuration,
     courses,
     exchange,
+    notify,
     renewals,
     stats,
     store,

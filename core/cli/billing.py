@@ -74,12 +74,16 @@ def bill_courses(db_file: Path | str | None, on: dt.datetime | None) -> None:
 
 @cli.command(name="documents")
 @DB_OPTION
-@click.option("--org", "org_code", required=True, help="The organisation (club) code.")
+@click.option(
+    "--org", "org_code", default=None, help="The organisation (club): one PDF for its members."
+)
+@click.option("--member", "member_no", default=None, help="One member's document.")
 @click.option(
     "--kind",
-    type=click.Choice(sorted(vocabulary.DOCUMENT_KINDS)),
+    type=click.Choice(list(vocabulary.DOCUMENT_KINDS)),
     required=True,
-    help="invoice: open lines; receipt: paid lines.",
+    help="invoice: open lines; receipt: paid lines; or a certificate or notice the member's"
+    " scheme issues (certificate, commission_letter, registration_card, renewal_notice, …).",
 )
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The PDF file."
@@ -93,37 +97,82 @@ def bill_courses(db_file: Path | str | None, on: dt.datetime | None) -> None:
     type=click.Choice(tuple(vocabulary.MEMBER_STATUSES)),
     help="Only members with this status (repeatable; default: all).",
 )
+@click.option(
+    "--posting",
+    type=click.Choice(tuple(vocabulary.CARD_POSTING)),
+    default=None,
+    help="Registration cards: only those the holders want posted (post) or not (no_post).",
+)
 @click.option("--date", "day", type=DATE, default=None, help="Issue date (default: today).")
 @handled
 def documents_(
     db_file: Path | str | None,
-    org_code: str,
+    org_code: str | None,
+    member_no: str | None,
     kind: str,
     out: Path,
     issued_from: dt.datetime | None,
     issued_to: dt.datetime | None,
     statuses: tuple[str, ...],
+    posting: str | None,
     day: dt.datetime | None,
 ) -> None:
-    """One PDF for a club's members: a cover page with the grand total, then each
-    member's invoice or receipt on its own page(s).
+    """A member's document, or one PDF for a club's members (a cover page, then each
+    member's document). Certificates and notices are recorded as issued (who, when, which
+    copy); every copy of one is the same document.
 
     Example: python -m core documents --org SAJ-22-C001 --kind invoice --out invoices.pdf
+    Example: python -m core documents --member J0000001 --kind certificate --out cert.pdf
     """
-    from core.documents import invoices
-    from core.store import db
+    import getpass
 
+    from core.documents import certificates, invoices
+    from core.store import db, migrations
+
+    if (org_code is None) == (member_no is None):
+        raise click.UsageError("give either --org or --member")
+    on = day.date() if day else None
+    actor = f"cli:{getpass.getuser()}"
     with db.connect(db_file) as con:
-        batch = invoices.club_batch(
-            con,
-            org_code,
-            kind,
-            issued_from=issued_from.date() if issued_from else None,
-            issued_to=issued_to.date() if issued_to else None,
-            member_statuses=statuses or None,
-            today=day.date() if day else None,
-        )
-    out.write_bytes(batch.pdf)
+        migrations.migrate(con)
+        if kind in invoices.KINDS and member_no is not None:
+            document = invoices.issue(
+                con,
+                member_no,
+                kind,
+                today=on,
+                issued_on=None,
+            )
+            out.write_bytes(document.pdf)
+            click.echo(
+                f"wrote {kind} {document.number} for {member_no} to {out}; total {document.total:,} yen"
+            )
+            return
+        if kind in invoices.KINDS:
+            assert org_code is not None
+            batch = invoices.club_batch(
+                con,
+                org_code,
+                kind,
+                issued_from=issued_from.date() if issued_from else None,
+                issued_to=issued_to.date() if issued_to else None,
+                member_statuses=statuses or None,
+                today=on,
+            )
+            out.write_bytes(batch.pdf)
+            click.echo(
+                f"wrote {batch.documents:,} {kind}s for {org_code} to {out}; total {batch.total:,} yen"
+            )
+            return
+        if member_no is not None:
+            printed = certificates.issue(con, member_no, kind, actor=actor, on=on)
+        else:
+            assert org_code is not None
+            printed = certificates.club_batch(
+                con, org_code, kind, actor=actor, on=on, posting=posting
+            )
+    out.write_bytes(printed.pdf)
     click.echo(
-        f"wrote {batch.documents:,} {kind}s for {org_code} to {out}; total {batch.total:,} yen"
+        f"wrote {len(printed.documents):,} {kind} ({', '.join(printed.documents[:5])}"
+        f"{' …' if len(printed.documents) > 5 else ''}) to {out}"
     )

@@ -199,8 +199,8 @@ def _check(setting: Setting, raw: Any, where: str) -> Any:
             if not isinstance(label, str) or not label:
                 raise ConfigError(f"{where}: {setting.key}.{code}: expected a label, got {label!r}")
         return dict(raw)
-    if kind == "records":
-        if not isinstance(raw, dict) or not raw:
+    if kind in ("records", "reminders"):  # reminders: records that may be none ({})
+        if not isinstance(raw, dict) or (not raw and kind == "records"):
             raise fail("a table of records")
         records = {}
         for code, record in raw.items():

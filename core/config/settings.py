@@ -7,7 +7,8 @@ every key (a test keeps the two in step).
 Types: int, decimal, str (non-empty), text (may be empty), bool, date, month_day ("MM-DD"), time ("HH:MM"), list
 (a list of strings), labels (a table code -> Japanese label), reasons (labels that may
 be empty: none allowed), bands (a list of {up_to, fee} in yen, ascending; may be empty),
-records (a table code -> table of the fields named in `fields`), registration_no (an
+records (a table code -> table of the fields named in `fields`), reminders (records that may
+be none: `{}`), registration_no (an
 invoice registration number, "T" and 13 digits, or "" for none) and tax_classes (a table
 billing item -> taxable / non_taxable / out_of_scope).
 """
@@ -337,6 +338,42 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     S("common.access.session_hours", "int", "ログインが続く最長の時間（操作していても）", "時間"),
     S("common.access.min_password_length", "int", "パスワードの最低文字数", "文字"),
+    # -- notifications (core.notify): reminders per scheme, the sender's pace -------------
+    *(
+        S(
+            f"{code}.reminders",
+            "reminders",
+            "リマインドメールの予定（イベント、起点〔有効期限の前・請求日の後〕、月数・日数、"
+            "満たされていれば送らない要件、送信できる日数）。空なら送らない",
+            fields={
+                "event": "str",
+                "anchor": "str",
+                "months": "int",
+                "days": "int",
+                "unless_met": "text",
+                "within_days": "int",
+            },
+        )
+        for code in SCHEME_CODES
+    ),
+    S(
+        "common.mail.per_minute",
+        "int",
+        "1分間に送信するメールの上限（送信サーバーの制限に合わせる）",
+        "通",
+    ),
+    S(
+        "common.mail.retry.first_minutes",
+        "int",
+        "一時的な送信失敗（4xx）の後、再送までの最初の間隔（以後は倍々）",
+        "分",
+    ),
+    S(
+        "common.mail.retry.max_attempts",
+        "int",
+        "一時的な失敗が続いたとき、送信失敗とするまでの試行回数",
+        "回",
+    ),
     S(
         "common.access.min_password_score",
         "int",

@@ -29,6 +29,7 @@ from core.billing import lines as billing_lines
 from core.config import Config
 from core.demo import applications as open_applications
 from core.demo import dates, itc, jptec, jspo, saj, teacher
+from core.demo import mail as demo_mail
 from core.demo.orgs import SCHEMES, build_forest
 from core.demo.people import Roster, make_roster, member_frame, prefecture_weights, scheme_sizes
 from core.demo.reference import GroupSampler, name_pool, postal_pool
@@ -153,6 +154,7 @@ def build_demo(
         counts["applications"] = _season_registrations(con, cfg, on)
         if intake:
             open_applications.build(con, cfg, on, seed)
+        demo_mail.deliver(con, on)
         with db.registered(con, item_tax=billing_lines.tax_classes(on, cfg)):
             con.execute(
                 "UPDATE billing AS b SET tax_class = t.tax_class FROM item_tax t"

@@ -1,7 +1,8 @@
 """Invoices (請求書) and receipts (領収書) as PDF with Japanese text.
 
 A document lists a member's billing lines — open ones on an invoice, paid ones on a
-receipt — with an editable addressee (宛名), a document number derived from the lines (the
+receipt — with an editable addressee (宛名; the member record's 請求書・領収証宛名 unless
+one is typed for the document), a document number derived from the lines (the
 same lines always give the same number), western and 和暦 dates, and the issuing body from
 the scheme configuration. When the body has an invoice registration number in force
 (`<scheme>.invoice_registration_no`), the document is a qualified invoice (適格請求書):
@@ -44,7 +45,7 @@ _BY_ORG = (
 )
 _LINES = """
 WITH chosen AS ({chosen})
-SELECT b.member_no, m.family_name, m.given_name, b.billing_id, b.scheme, b.description,
+SELECT b.member_no, m.family_name, m.given_name, m.invoice_addressee, b.billing_id, b.scheme, b.description,
        b.amount, b.handling_fee, b.amount + b.handling_fee AS line_total, b.tax_class,
        b.issued_on, b.due_on, b.paid_on
 FROM billing b
@@ -238,8 +239,10 @@ def _issues(
             title=title,
             number_line=f"文書番号 {number}",
             date_line=f"発行日 {text.jp_date(day)}（{text.wareki(day)}）",
-            # an edited addressee is printed as typed (御中, 様 and titles are the staff's choice)
-            addressee=addressee or f"{name} 様",
+            # an edited addressee is printed as typed (御中, 様 and titles are the staff's
+            # choice): the one typed for this document, else the member record's
+            # 請求書・領収証宛名, else the member's name
+            addressee=addressee or first["invoice_addressee"] or f"{name} 様",
             lead=lead,
             total_line=f"合計金額　{total:,} 円",
             headings=("請求日", "内容", "金額", "手数料", when_label, "税区分"),

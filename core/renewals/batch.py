@@ -148,11 +148,14 @@ def run(
     dry_run: bool = False,
     actor: str = "cli:renew",
     progress: Progress = quiet,
+    notify: bool = True,
 ) -> RunResult:
     """Apply every scheme's decisions as of a date, all or nothing; a dry run writes nothing.
 
     Running twice for the same date changes nothing the second time: each decision moves
-    its qualification out of the state that led to it.
+    its qualification out of the state that led to it. In the same transaction the renewed
+    members' documents become available and the outbox gets the mail the decisions promise
+    (更新完了, 「会費納入」); `notify=False` leaves both out (only the benchmark's floor).
     """
     for code in schemes:
         _scheme(code)  # ValueError names an unknown scheme
@@ -168,7 +171,7 @@ def run(
         changes = decided.filter(pl.col("decision") != "none") if decided.height else decided
         if changes.height:
             history.record(con, rows, decided, as_of, batch_id)  # before personal data goes
-            _apply(con, changes, as_of, actor, batch_id, config.current(), progress)
+            _apply(con, changes, as_of, actor, batch_id, config.current(), progress, notify)
         progress(0.95, "実行を記録しています")
         row = con.execute(
             "INSERT INTO renewal_runs (as_of, schemes, actor, finished_at, counts, batch_id)"
@@ -202,6 +205,7 @@ def _apply(
     batch_id: str,
     cfg: config.Config,
     progress: Progress = quiet,
+    notify: bool = True,
 ) -> None:
     new_status = {code: d.new_status for code, d in vocabulary.DECISIONS.items() if d.new_status}
     staged = changes.with_columns(
@@ -254,8 +258,76 @@ def _apply(
         )
         progress(0.85, "会費を請求しています")
         billing_lines.write(
-            con, "renewal_fees", cfg=cfg, actor=actor, reason=None, batch_id=batch_id, on=as_of
+            con,
+            "renewal_fees",
+            cfg=cfg,
+            actor=actor,
+            reason=None,
+            batch_id=batch_id,
+            on=as_of,
+            mail_event="fee_opened" if notify else None,
         )
+        if notify:
+            progress(0.9, "証明書を発行可能にし、更新完了のメールを作成しています")
+            _documents_and_mail(con, staged, as_of, actor, batch_id, cfg)
+
+
+def _documents_and_mail(
+    con: duckdb.DuckDBPyConnection,
+    staged: pl.DataFrame,
+    as_of: dt.date,
+    actor: str,
+    batch_id: str,
+    cfg: config.Config,
+) -> None:
+    """The extended qualifications' documents become available, and each extension without
+    a fee to pay first gets its 更新完了 mail (ITC 更新結果通知, JSPO 更新完了); the ones
+    with a fee got 「会費納入」 with the fee and get their documents once it is paid."""
+    from core.documents import available
+    from core.notify import outbox
+
+    extended = staged.filter(pl.col("decision") == "extend")
+    if extended.is_empty():
+        return
+    done = extended.filter(pl.col("fee_item").is_null()).select(
+        "member_no",
+        "scheme",
+        "qualification_id",
+        "qualification",
+        pl.col("new_valid_from").alias("valid_from"),
+        pl.col("new_valid_until").alias("valid_until"),
+    )
+    with db.registered(
+        con,
+        renewed_members=extended.select("member_no", "scheme", "qualification_id"),
+        renewed_done=done,
+        renewed_labels=available.qualification_labels(cfg, as_of),
+    ):
+        available.record(con, "renewed_members", on=as_of, batch_id=batch_id, cfg=cfg)
+        documents = available.kinds_available(con, "renewed_done", as_of)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE renewed_mail AS
+            SELECT r.member_no, r.scheme, l.label AS qualification,
+                   {outbox.date_sql("r.valid_from")} AS valid_from,
+                   {outbox.date_sql("r.valid_until")} AS valid_until, q.certificate_no,
+                   year(r.valid_from)::VARCHAR AS renewal_year,
+                   coalesce(d.documents, 'なし') AS documents
+            FROM renewed_done r
+            JOIN qualifications q USING (qualification_id)
+            LEFT JOIN renewed_labels l ON l.scheme = r.scheme AND l.qualification = r.qualification
+            LEFT JOIN "{documents}" d ON d.member_no = r.member_no AND d.scheme = r.scheme
+            """
+        )
+    outbox.write(
+        con,
+        "renewed_mail",
+        event="renewal_complete",
+        actor=actor,
+        on=as_of,
+        batch_id=batch_id,
+        cfg=cfg,
+    )
 
 
 def _fees(staged: pl.DataFrame, as_of: dt.date, cfg: config.Config) -> pl.DataFrame:

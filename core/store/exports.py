@@ -45,6 +45,11 @@ QUERIES = {
     # the contract's columns come from core.courses.roster.export (statuses, waitlist places),
     # registered as `enrolment_rows` while an export of enrolments is written (stream_table)
     "enrolments": "SELECT * FROM enrolment_rows",
+    "outbox": "SELECT event, member_no, scheme, recipient, subject, status, created_at, sent_at,"
+    " message_id, status_reason, attempts, resent_from, created_by FROM outbox ORDER BY outbox_id",
+    "documents": "SELECT document_no, member_no, scheme, kind, qualification, season, valid_from,"
+    " valid_until, available_on, (SELECT count(*) FROM document_issues i"
+    " WHERE i.document_id = d.document_id) AS issued FROM documents d ORDER BY document_id",
     "audit_log": "SELECT changed_at, actor, action, table_name, row_key, member_no, field,"
     " old_value, new_value, reason, batch_id FROM audit_log ORDER BY audit_id",
 }
@@ -63,9 +68,7 @@ def table_frame(
         frame = roster.export(con)
     else:
         frame = db.frame(con, QUERIES[table])
-    if not masked or table == "organizations":  # an organisation's name is not a person's
-        return frame
-    return mask_history(frame) if table == "audit_log" else mask_personal(frame)
+    return _masked(frame, masking_for(table, masked))
 
 
 # A cell a spreadsheet would run as a formula (CSV injection, OWASP): =, +, -, @, tab or CR
@@ -132,6 +135,8 @@ SCOPE_FILTERS = {
     "courses": "true",
     "enrolments": "q.member_no IN (SELECT member_no FROM scoped_members)",
     "audit_log": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "outbox": "q.member_no IN (SELECT member_no FROM scoped_members)",
+    "documents": "q.member_no IN (SELECT member_no FROM scoped_members)",
 }
 BATCH_ROWS = 50_000
 
@@ -162,6 +167,13 @@ def _masked(frame: pl.DataFrame, masking: str | None) -> pl.DataFrame:
     if masking == "history":
         return mask_history(frame)
     if masking == "personal":
+        if "recipient" in frame.columns:  # an outbox row's recipient is the member's address
+            frame = frame.with_columns(
+                pl.when(pl.col("recipient").is_null())
+                .then(None)
+                .otherwise(pl.lit("＊＊＊"))
+                .alias("recipient")
+            )
         return mask_personal(frame)
     return frame
 
