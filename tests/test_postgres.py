@@ -287,3 +287,23 @@ def test_a_restore_into_postgresql_that_fails_leaves_the_database_empty(
     assert result.exit_code == 2 and "not empty" in result.output
     with db.connect(source) as con:
         assert con.execute("SELECT count(*) FROM members").fetchone()[0] > 0
+
+
+@needs_server
+def test_the_rules_copy_of_postgresql_keeps_every_awkward_value(pg):
+    """What the batch reads on PostgreSQL comes through CSV: values that look like the CSV's
+    own syntax, its NULL marker, line breaks and very long cells arrive unchanged."""
+    awkward = ['a,b "c"', "line\nbreak", "\\N", "", "back\\slash", "x" * 20_000, "𠮷野家 🍣", None]
+    pg.execute(
+        "INSERT INTO organizations (org_code, name, kind, root_code, path)"
+        " VALUES ('ORG', '本部', 'national', 'ORG', '/ORG/')"
+    )
+    for n, value in enumerate(awkward):
+        pg.execute(
+            "INSERT INTO members (member_no, org_code, address) VALUES (?, 'ORG', ?)",
+            [f"M{n}", value],
+        )
+    with transfer.snapshot(pg, {"members"}) as copy:
+        got = copy.execute("SELECT address FROM members ORDER BY member_no").fetchall()
+        assert copy is not pg
+    assert [r[0] for r in got] == awkward

@@ -28,7 +28,7 @@ from core.members.records import ERASED_FIELDS
 from core.progress import Progress, quiet, within
 from core.renewals import history
 from core.schemes.base import Reader
-from core.store import audit, db, queries
+from core.store import audit, db, queries, transfer
 
 MEMBERSHIP = "membership"  # rows about the membership itself (SAJ), with no qualification row
 
@@ -44,13 +44,22 @@ def requirements(
 ) -> pl.DataFrame:
     """The requirements relation: one row per qualification and requirement, with decisions."""
     settings = cfg or config.current()
+    statements = [queries.query("renewals", _scheme(code).renewal_relation) for code in schemes]
     frames = []
-    for n, code in enumerate(schemes):
-        scheme = _scheme(code)
-        progress(n / len(schemes), f"{settings.scheme_name(code)}の更新要件を判定しています")
-        params = {"as_of": as_of, "member_no": member_no,
-                  **scheme.renewal_parameters(Reader(settings, as_of))}  # fmt: skip
-        frames.append(db.frame(con, queries.query("renewals", scheme.renewal_relation), params))
+    # On PostgreSQL the whole membership is judged on a DuckDB copy of the tables the rules
+    # read (one member's explanation reads PostgreSQL directly, by index)
+    reading = (
+        transfer.snapshot(con, set().union(*map(transfer.tables_read, statements)))
+        if member_no is None and db.engine(con) == "postgres"
+        else contextlib.nullcontext(con)
+    )
+    with reading as source:
+        for n, (code, statement) in enumerate(zip(schemes, statements, strict=True)):
+            scheme = _scheme(code)
+            progress(n / len(schemes), f"{settings.scheme_name(code)}の更新要件を判定しています")
+            params = {"as_of": as_of, "member_no": member_no,
+                      **scheme.renewal_parameters(Reader(settings, as_of))}  # fmt: skip
+            frames.append(db.frame(source, statement, params))
     frame = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
     return frame.sort("member_no", "scheme", "qualification", "ordinal") if frame.height else frame
 

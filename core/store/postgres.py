@@ -433,17 +433,6 @@ class PgConnection:
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
 
-    def frames(self, query: str, size: int = 100_000) -> Iterator[Frame]:
-        """A query's rows (PostgreSQL's own SQL) as frames of `size` rows, read by a
-        server-side cursor so a whole table never sits in memory at once."""
-        try:
-            with self.raw.cursor(name="frames") as cursor:
-                cursor.execute(query)
-                while rows := cursor.fetchmany(size):
-                    yield _frame(rows, cursor.description)
-        except psycopg.Error as exc:
-            raise _mapped(exc) from exc
-
     def unregister(self, name: str) -> None:
         """Drop the frame's table; inside a failed transaction (the error is on its way up)
         the drop waits for the next statement after the rollback."""
@@ -462,6 +451,9 @@ class PgConnection:
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
         self._stale.clear()
+
+    def in_transaction(self) -> bool:
+        return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
 
     def run_script(self, script: str) -> None:
         """PostgreSQL's own SQL, several statements, untranslated (the compatibility functions)."""

@@ -2,18 +2,27 @@
 same schema (the product's migrations applied to both).
 
 A backup of a PostgreSQL store is written from a DuckDB copy taken inside one snapshot, so
-the backup folder has one format whichever engine wrote it, and restores into either.
+the backup folder has one format whichever engine wrote it, and restores into either. The
+renewal rules judge a whole PostgreSQL membership on such a copy of the tables they read
+(`snapshot`), taken in the batch's own transaction.
 Sequences travel with their last values, so ids continue where they stopped.
 """
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
-from core.store import db
+from core.store import db, migrations
 
 KEEP = ("schema_migrations",)  # written by the migrations on both sides, never copied
 
@@ -42,26 +51,79 @@ def sequences(con: Any) -> dict[str, int]:
     return {str(name): int(value) for name, value in con.execute(sql).fetchall() if value}
 
 
-def postgres_to_duckdb(pg: Any, duck: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Every table of `pg` into the same tables of `duck` (emptied first), and the sequences;
-    `pg` should be inside a transaction, so that all tables come from one snapshot."""
+def postgres_to_duckdb(
+    pg: Any, duck: duckdb.DuckDBPyConnection, only: set[str] | frozenset[str] | None = None
+) -> dict[str, int]:
+    """Every table of `pg` (or those in `only`) into the same tables of `duck` (emptied
+    first), and the sequences. `pg` should be inside a transaction, so that all tables come
+    from one snapshot. Rows travel as PostgreSQL's CSV through a temporary file, read by
+    DuckDB with the column types of its own table."""
     counts = {}
     wanted = set(tables(duck))
-    for table in tables(pg):
-        if table in KEEP or table not in wanted:
-            continue
-        duck.execute(f'DELETE FROM "{table}"')
-        counts[table] = 0
-        for chunk in pg.frames(f'SELECT * FROM "{table}"'):
-            duck.register("chunk", chunk)
-            duck.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM chunk')
-            duck.unregister("chunk")
-            counts[table] += chunk.height
+    with tempfile.TemporaryDirectory(prefix="renewal-copy-") as folder:
+        for table in tables(pg):
+            if table in KEEP or table not in wanted or (only is not None and table not in only):
+                continue
+            types = dict(
+                duck.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+            )
+            names = ", ".join(f'"{c}"' for c in types)
+            path = Path(folder) / f"{table}.csv"
+            with (
+                path.open("wb") as out,
+                pg.raw.cursor().copy(
+                    f"COPY (SELECT {names} FROM \"{table}\") TO STDOUT (FORMAT csv, NULL '\\N')"
+                ) as copy,
+            ):
+                out.writelines(copy)
+            columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in types.items()) + "}"
+            duck.execute(f'DELETE FROM "{table}"')
+            if path.stat().st_size:  # (an empty table gives an empty file)
+                # a quoted \N is the text "\N", not a NULL: PostgreSQL quotes it for that
+                duck.execute(
+                    f'INSERT INTO "{table}" SELECT * FROM read_csv(?, auto_detect = false,'
+                    f" header = false, delim = ',', quote = '\"', escape = '\"', nullstr = ?,"
+                    f" allow_quoted_nulls = false, columns = {columns},"
+                    " max_line_size = 100000000)",
+                    [str(path), "\\N"],
+                )
+            counts[table] = db.table_count(duck, table)
+            path.unlink()
     for name, value in sequences(pg).items():
         last = sequences(duck).get(name, 0)
         if value > last:  # DuckDB sequences only move forward, one value at a time
             duck.execute(f"SELECT max(nextval('{name}')) FROM range({value - last})")
     return counts
+
+
+@contextmanager
+def snapshot(con: Any, only: set[str] | frozenset[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Where set-based rules read from: the DuckDB store itself, or for PostgreSQL an
+    in-memory DuckDB copy of the tables in `only`, taken in `con`'s current transaction (so
+    the rules see what that transaction sees, and its writes still meet any other writer)."""
+    if db.engine(con) != "postgres":
+        yield con
+        return
+    with db.connect(":memory:") as copy:
+        migrations.migrate(copy)
+        if con.in_transaction():
+            postgres_to_duckdb(con, copy, only)
+        else:  # a snapshot of its own, so that all the tables agree
+            with db.transaction(con):
+                postgres_to_duckdb(con, copy, only)
+        yield copy
+
+
+@lru_cache(maxsize=256)
+def tables_read(sql: str) -> frozenset[str]:
+    """The tables a statement (DuckDB's dialect) reads: every table named, less its CTEs."""
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    return frozenset(t.name for t in tree.find_all(exp.Table) if t.name and t.name not in ctes)
 
 
 def duckdb_to_postgres(
