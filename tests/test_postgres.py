@@ -71,6 +71,11 @@ needs_server = pytest.mark.skipif("postgres" not in ENGINES, reason="PostgreSQL 
             "SELECT name FROM t WHERE name LIKE '%%様' AND k = %s AND s = %(scheme)s",
         ),
         ("SELECT ?::INT", "SELECT CAST(%s AS INT)"),
+        # a list unnested into rows: PostgreSQL's generate_series gives the rows itself
+        (
+            "SELECT unnest(range(1, $n + 1)) AS k",
+            "SELECT GENERATE_SERIES(1, %(n)s + 1 - 1) AS k",
+        ),
     ],
 )
 def test_statements_translate_to_what_postgresql_runs(duckdb_sql, postgres_sql):

@@ -72,8 +72,8 @@ _overlay: tuple[Change, ...] = ()
 
 def _table_exists(con: duckdb.DuckDBPyConnection) -> bool:
     rows = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'config_changes'"
-        " AND database_name = current_database() AND schema_name = 'main'"
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'config_changes'"
+        " AND table_catalog = current_database() AND table_schema = current_schema()"
     ).fetchall()
     return bool(rows[0][0])
 

@@ -60,8 +60,8 @@ def _events_sql() -> str:
     return f"""
         WITH events AS (
             SELECT {columns} FROM ({cycles})
-            UNION ALL BY NAME SELECT {columns} FROM ({status})
-            UNION ALL BY NAME SELECT {columns} FROM ({erased})
+            UNION ALL SELECT {columns} FROM ({status})
+            UNION ALL SELECT {columns} FROM ({erased})
         )
         SELECT * FROM events
         WHERE starts_with(coalesce(path, '/'), $scope) AND list_contains($schemes, scheme)

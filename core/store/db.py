@@ -87,6 +87,7 @@ def connect(
         from core.store import postgres
 
         with postgres.connect(str(postgres_url(path))) as pg:
+            _opened(pg)  # type: ignore[arg-type]
             yield pg  # type: ignore[misc]
         return
     target = db_path(path)

@@ -24,8 +24,9 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from functools import lru_cache
+from itertools import count
 from typing import Any, ClassVar, cast
 
 import duckdb
@@ -172,9 +173,14 @@ def _semi_and_anti_joins(node: exp.Expression) -> exp.Expression:
 
 def _portable(statement: exp.Expression) -> exp.Expression:
     """What DuckDB allows and PostgreSQL 15 refuses, made explicit: a subquery in FROM or a
-    join gets an alias, a subscript of a function's value gets parentheses, GROUP BY ALL names the columns it groups by, ORDER BY ALL numbers them, and a SEMI or ANTI JOIN
-    becomes [NOT] EXISTS."""
+    join gets an alias, a subscript of a function's value gets parentheses, GROUP BY ALL names the columns it groups by, ORDER BY ALL numbers them, a SEMI or ANTI JOIN
+    becomes [NOT] EXISTS, and unnest(range(…)) in a select list is generate_series(…)."""
     statement = statement.transform(_semi_and_anti_joins)
+    for explode in list(statement.find_all(exp.Explode)):  # unnest(range(…)) in a select list
+        if isinstance(explode.this, exp.GenerateSeries) and isinstance(
+            explode.parent, exp.Select | exp.Alias
+        ):  # is PostgreSQL's generate_series there, a set-returning function itself
+            explode.replace(explode.this.copy())
     for bracket in list(statement.find_all(exp.Bracket)):  # f(x)[1] is (f(x))[1] there
         target = bracket.this
         if not isinstance(target, exp.Column | exp.Paren | exp.Identifier):
@@ -214,6 +220,7 @@ def _portable(statement: exp.Expression) -> exp.Expression:
 
 
 _PLACEHOLDER = re.compile(r"%s\b|%\(\w+\)s")
+_cursor_numbers = count()  # names of server-side cursors, unique in the process
 
 
 # -- types ------------------------------------------------------------------------------------
@@ -327,6 +334,17 @@ class _Relation:
     def fetchall(self) -> list[tuple[Any, ...]]:
         return self.con.execute(self.query, self.params).fetchall()
 
+    @property
+    def columns(self) -> list[str]:
+        """The names of the result's columns (no row is read)."""
+        self.con.execute(f"SELECT * FROM ({self.query}) LIMIT 0", self.params)
+        return [d.name for d in self.con.description]
+
+    def to_arrow_reader(self, batch_rows: int) -> Iterator[Any]:
+        """The rows as Arrow record batches of `batch_rows`, read in chunks as they are used."""
+        for frame in self.con.frames(self.query, batch_rows, self.params):
+            yield from frame.to_arrow().to_batches()
+
 
 class PgConnection:
     """A psycopg connection that takes the product's DuckDB SQL (see the module's docstring)."""
@@ -430,6 +448,26 @@ class PgConnection:
                 f"COPY \"{table}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
             ) as copy:
                 copy.write(buffer.getvalue())
+        except psycopg.Error as exc:
+            raise _mapped(exc) from exc
+
+    def frames(self, query: str, size: int = 100_000, params: Any = None) -> Iterator[Frame]:
+        """A query's rows as frames of `size` rows, read by a server-side cursor so a whole
+        result never sits in memory at once (DuckDB's arrow reader, on PostgreSQL)."""
+        (statement,) = translate(query)
+        self._drop_stale()
+        given = not (params is None or (isinstance(params, list | tuple | dict) and not params))
+        if not (given and _PLACEHOLDER.search(statement)):
+            statement, params = statement.replace("%%", "%"), None
+        idle = self.raw.info.transaction_status == TransactionStatus.IDLE
+        try:  # a server-side cursor lives in a transaction: one snapshot for the whole read
+            with (
+                self.raw.transaction() if idle else nullcontext(),
+                self.raw.cursor(name=f"frames_{next(_cursor_numbers)}") as cursor,
+            ):
+                cursor.execute(statement, None if params is None else _adapted(params))
+                while rows := cursor.fetchmany(size):
+                    yield _frame(rows, cursor.description)
         except psycopg.Error as exc:
             raise _mapped(exc) from exc
 
@@ -565,6 +603,10 @@ class Pool:
             with self.pool.connection(timeout=timeout) as raw:
                 con = PgConnection(raw, self.url, owner=False)
                 try:
+                    # another app server may have edited the configuration since the last use
+                    from core.config import edits
+
+                    edits.refresh(con)  # type: ignore[arg-type]
                     yield con
                 finally:
                     if raw.info.transaction_status != TransactionStatus.IDLE:

@@ -10,7 +10,7 @@ WITH stated AS (
 ),
 
 known AS (
-    SELECT postal_code, list_distinct(list(prefecture ORDER BY prefecture)) AS prefectures
+    SELECT postal_code, list(DISTINCT prefecture ORDER BY prefecture) AS prefectures
     FROM ref_postal_codes
     WHERE postal_code IN (SELECT postal_code FROM stated)
     GROUP BY postal_code

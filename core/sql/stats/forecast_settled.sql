@@ -54,8 +54,8 @@ membership_items AS (
 ),
 
 final AS (
-    SELECT * FROM qualification_items
-    UNION ALL BY NAME
+    SELECT * FROM qualification_items  -- the same columns in the same order: items', then
+    UNION ALL                           -- renewed and decided_on
     SELECT * FROM membership_items
 )
 
