@@ -87,7 +87,9 @@ def _courses(rng: np.random.Generator, cfg: config.Config, n: int, today: dt.dat
             "extra_from": dt.datetime.combine(held - dt.timedelta(days=9), dt.time(9)) if extra else None,
             "extra_until": dt.datetime.combine(held - dt.timedelta(days=3), dt.time(17)) if extra else None,
         })  # fmt: skip
-    return pl.DataFrame(rows)
+    # typed even when no course has an extra period (a column of None alone has no type)
+    moments = ("recruit_from", "recruit_until", "extra_from", "extra_until")
+    return pl.DataFrame(rows, schema_overrides={c: pl.Datetime("us") for c in moments})
 
 
 def _requests(rng: np.random.Generator, con: duckdb.DuckDBPyConnection, courses: pl.DataFrame,
