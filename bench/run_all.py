@@ -4,7 +4,8 @@
 2. bench_import.py: a 1M-row CP932 members.csv; 3. bench_search.py; 4. bench_renew.py;
 5. bench_fees.py; 6. bench_payments.py: a 1M-row payments.csv; 7. bench_approvals.py:
 200,000 pending applications; 8. bench_season_billing.py; 9. bench_documents.py;
-10. bench_startup.py.
+10. bench_startup.py; 11. bench_postgres.py: the same database restored into a PostgreSQL
+server of its own, the batch, dashboards, `explain` and backup there against the file.
 Numbers land in bench/out/results.json (started afresh by each run); at the end one table —
 figure, product, floor, ratio, target — is printed with the machine and the date, and written
 as Markdown to bench/out/table.md for bench/README.md. A script that fails does not stop the
@@ -38,6 +39,7 @@ SCRIPTS = (
     "bench_season_billing.py",
     "bench_documents.py",
     "bench_startup.py",
+    "bench_postgres.py",
 )
 Results = dict[str, Any]
 
@@ -87,6 +89,10 @@ def _renew(r: Results) -> Results:
 
 def _approvals(r: Results) -> Results:
     return r["approvals"]
+
+
+def _pg(r: Results) -> Results:
+    return r["postgres"]
 
 
 FIGURES = (
@@ -265,6 +271,73 @@ FIGURES = (
         "≤ 30 s",
         30,
         lambda r: r["receipts"]["seconds"],
+    ),
+    Figure(
+        "PostgreSQL: `backup` of the file + `restore` into PostgreSQL + ANALYZE",
+        lambda r: (
+            f"{_pg(r)['restore']['duckdb_backup_s']:g} + "
+            f"**{_pg(r)['restore']['restore_into_postgres_s']:g}** + "
+            f"{_pg(r)['restore']['analyze_s']:g} s ({_pg(r)['restore']['rows']:,} rows)"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: renewal batch (`batch.run`, in-process)",
+        lambda r: (
+            f"**{_pg(r)['batch']['postgres_run_s']:g} s** (dry run "
+            f"{_pg(r)['batch']['postgres_dry_run_s']:g} s; {_pg(r)['batch']['changed']:,} changed)"
+        ),
+        "≤ 20 s",
+        20,
+        lambda r: _pg(r)["batch"]["postgres_run_s"],
+        lambda r: (
+            f"DuckDB file {_pg(r)['batch']['duckdb_run_s']:g} s "
+            f"(dry run {_pg(r)['batch']['duckdb_dry_run_s']:g} s)"
+        ),
+        lambda r: (
+            f"{_pg(r)['batch']['ratio_run']:g}× (dry run {_pg(r)['batch']['ratio_dry_run']:g}×)"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: fee dashboard + home page figures, slowest query, read directly",
+        lambda r: (
+            f"**{_pg(r)['reads']['slowest_ms']['postgres_ms']:g} ms** "
+            f"(all {len(_pg(r)['reads']['postgres_ms'])} queries "
+            f"{_pg(r)['reads']['sum_ms']['postgres_ms']:g} ms)"
+        ),
+        "≤ 2 s",
+        2000,
+        lambda r: _pg(r)["reads"]["slowest_ms"]["postgres_ms"],
+        lambda r: f"DuckDB file {_pg(r)['reads']['slowest_ms']['duckdb_ms']:g} ms",
+    ),
+    Figure(
+        "PostgreSQL: the same from a DuckDB snapshot (copy + slowest query)",
+        lambda r: (
+            f"copy {_each(_pg(r)['reads']['snapshot_s_each'], 's')}; slowest query "
+            f"{_pg(r)['reads']['slowest_ms']['copy_ms']:g} ms"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: `explain` for one member, in-process",
+        lambda r: (
+            f"**p50 {_pg(r)['explain']['postgres']['p50_ms']:g} ms, p95 "
+            f"{_pg(r)['explain']['postgres']['p95_ms']:g} ms** ({_pg(r)['explain']['members']} "
+            "members)"
+        ),
+        "≤ 100 ms",
+        100,
+        lambda r: _pg(r)["explain"]["postgres"]["p95_ms"],
+        lambda r: (
+            f"DuckDB file p50 {_pg(r)['explain']['duckdb']['p50_ms']:g}, "
+            f"p95 {_pg(r)['explain']['duckdb']['p95_ms']:g} ms"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: `backup` of the 1M database",
+        lambda r: (
+            f"**{_pg(r)['backup']['seconds']:g} s** ({_pg(r)['backup']['rows']:,} rows, "
+            f"{_pg(r)['backup']['folder_mib']:,} MiB), peak "
+            f"{_pg(r)['backup']['peak_rss_mib'] / 1024:.1f} GiB"
+        ),
     ),
 )
 
