@@ -118,7 +118,7 @@ def test_changes_answer_with_the_count_of_rows_as_duckdb_does(pg):
 def test_one_members_rows_are_found_by_index_on_postgresql_and_plans_use_them(pg):
     import importlib
 
-    wanted = importlib.import_module("core.store.migrations.0010_postgres_member_indexes").INDEXES
+    wanted = importlib.import_module("core.store.migrations.0040_postgres_member_indexes").INDEXES
     found = {r[0] for r in pg.raw.execute("SELECT indexname FROM pg_indexes").fetchall()}
     assert set(wanted) <= found, set(wanted) - found
     pg.raw.execute("SET enable_seqscan = off")  # (the test database is tiny)
