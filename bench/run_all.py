@@ -8,7 +8,9 @@
 11. bench_mail_sender.py: 10,000 mails to a loopback SMTP server, once killed and restarted;
 12. bench_certificates.py: 1,000 certificates as one PDF; 13. bench_startup.py;
 14. bench_stats.py: statistics, forecast, audits and exports over a database with three years
-of batch history (bench/out/history.duckdb, built once); 15. bench_courses.py.
+of batch history (bench/out/history.duckdb, built once); 15. bench_courses.py;
+16. bench_postgres.py: the same database restored into a PostgreSQL server of its own, the
+batch, dashboards, `explain` and backup there against the file.
 Numbers land in bench/out/results.json (started afresh by each run); at the end one table —
 figure, product, floor, ratio, target — is printed with the machine and the date, and written
 as Markdown to bench/out/table.md for bench/README.md. A script that fails does not stop the
@@ -48,6 +50,7 @@ SCRIPTS = (
     "bench_startup.py",
     "bench_stats.py",  # builds bench/out/history.duckdb (three years of batch history) once
     "bench_courses.py",
+    "bench_postgres.py",
 )
 Results = dict[str, Any]
 
@@ -101,6 +104,10 @@ def _approvals(r: Results) -> Results:
 
 def _courses(r: Results) -> Results:
     return r["courses"]
+
+
+def _pg(r: Results) -> Results:
+    return r["postgres"]
 
 
 FIGURES = (
@@ -408,6 +415,73 @@ FIGURES = (
         "≤ 20 s",
         20,
         lambda r: r["certificates"]["seconds"],
+    ),
+    Figure(
+        "PostgreSQL: `backup` of the file + `restore` into PostgreSQL + ANALYZE",
+        lambda r: (
+            f"{_pg(r)['restore']['duckdb_backup_s']:g} + "
+            f"**{_pg(r)['restore']['restore_into_postgres_s']:g}** + "
+            f"{_pg(r)['restore']['analyze_s']:g} s ({_pg(r)['restore']['rows']:,} rows)"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: renewal batch (`batch.run`, in-process)",
+        lambda r: (
+            f"**{_pg(r)['batch']['postgres_run_s']:g} s** (dry run "
+            f"{_pg(r)['batch']['postgres_dry_run_s']:g} s; {_pg(r)['batch']['changed']:,} changed)"
+        ),
+        "≤ 20 s",
+        20,
+        lambda r: _pg(r)["batch"]["postgres_run_s"],
+        lambda r: (
+            f"DuckDB file {_pg(r)['batch']['duckdb_run_s']:g} s "
+            f"(dry run {_pg(r)['batch']['duckdb_dry_run_s']:g} s)"
+        ),
+        lambda r: (
+            f"{_pg(r)['batch']['ratio_run']:g}× (dry run {_pg(r)['batch']['ratio_dry_run']:g}×)"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: fee dashboard + home page figures, slowest query, read directly",
+        lambda r: (
+            f"**{_pg(r)['reads']['slowest_ms']['postgres_ms']:g} ms** "
+            f"(all {len(_pg(r)['reads']['postgres_ms'])} queries "
+            f"{_pg(r)['reads']['sum_ms']['postgres_ms']:g} ms)"
+        ),
+        "≤ 2 s",
+        2000,
+        lambda r: _pg(r)["reads"]["slowest_ms"]["postgres_ms"],
+        lambda r: f"DuckDB file {_pg(r)['reads']['slowest_ms']['duckdb_ms']:g} ms",
+    ),
+    Figure(
+        "PostgreSQL: the same from a DuckDB snapshot (copy + slowest query)",
+        lambda r: (
+            f"copy {_each(_pg(r)['reads']['snapshot_s_each'], 's')}; slowest query "
+            f"{_pg(r)['reads']['slowest_ms']['copy_ms']:g} ms"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: `explain` for one member, in-process",
+        lambda r: (
+            f"**p50 {_pg(r)['explain']['postgres']['p50_ms']:g} ms, p95 "
+            f"{_pg(r)['explain']['postgres']['p95_ms']:g} ms** ({_pg(r)['explain']['members']} "
+            "members)"
+        ),
+        "≤ 100 ms",
+        100,
+        lambda r: _pg(r)["explain"]["postgres"]["p95_ms"],
+        lambda r: (
+            f"DuckDB file p50 {_pg(r)['explain']['duckdb']['p50_ms']:g}, "
+            f"p95 {_pg(r)['explain']['duckdb']['p95_ms']:g} ms"
+        ),
+    ),
+    Figure(
+        "PostgreSQL: `backup` of the 1M database",
+        lambda r: (
+            f"**{_pg(r)['backup']['seconds']:g} s** ({_pg(r)['backup']['rows']:,} rows, "
+            f"{_pg(r)['backup']['folder_mib']:,} MiB), peak "
+            f"{_pg(r)['backup']['peak_rss_mib'] / 1024:.1f} GiB"
+        ),
     ),
 )
 

@@ -120,6 +120,23 @@ def test_changes_answer_with_the_count_of_rows_as_duckdb_does(pg):
 
 
 @needs_server
+def test_one_members_rows_are_found_by_index_on_postgresql_and_plans_use_them(pg):
+    import importlib
+
+    wanted = importlib.import_module("core.store.migrations.0040_postgres_member_indexes").INDEXES
+    found = {r[0] for r in pg.raw.execute("SELECT indexname FROM pg_indexes").fetchall()}
+    assert set(wanted) <= found, set(wanted) - found
+    pg.raw.execute("SET enable_seqscan = off")  # (the test database is tiny)
+    plan = " ".join(
+        r[0]
+        for r in pg.raw.execute(
+            "EXPLAIN SELECT * FROM activities WHERE member_no = 'J0000001'"
+        ).fetchall()
+    )
+    assert "activities_member_no" in plan, plan
+
+
+@needs_server
 def test_errors_arrive_as_the_duckdb_classes_callers_catch(pg):
     pg.execute("CREATE TABLE t (k INT PRIMARY KEY, v VARCHAR)")
     pg.execute("INSERT INTO t VALUES (1, 'a')")
