@@ -312,7 +312,8 @@ def test_a_restore_into_postgresql_that_fails_leaves_the_database_empty(
 
 
 @needs_server
-def test_the_rules_copy_of_postgresql_keeps_every_awkward_value(pg):
+@pytest.mark.parametrize("client", ["psql", "psycopg"])
+def test_the_rules_copy_of_postgresql_keeps_every_awkward_value(pg, client, monkeypatch):
     """What the batch reads on PostgreSQL comes through CSV: values that look like the CSV's
     own syntax, its NULL marker, line breaks and very long cells arrive unchanged."""
     awkward = ['a,b "c"', "line\nbreak", "\\N", "", "back\\slash", "x" * 20_000, "𠮷野家 🍣", None]
@@ -325,7 +326,34 @@ def test_the_rules_copy_of_postgresql_keeps_every_awkward_value(pg):
             "INSERT INTO members (member_no, org_code, address) VALUES (?, 'ORG', ?)",
             [f"M{n}", value],
         )
+    if client == "psycopg":  # a machine without PostgreSQL's client
+        monkeypatch.setattr(transfer, "psql", lambda: None)
+    else:
+        assert transfer.psql() is not None
     with transfer.snapshot(pg, {"members"}) as copy:
         got = copy.execute("SELECT address FROM members ORDER BY member_no").fetchall()
         assert copy is not pg
     assert [r[0] for r in got] == awkward
+
+
+@needs_server
+@pytest.mark.parametrize("client", ["psql", "psycopg"])
+def test_the_copy_sees_what_the_transaction_sees_not_what_others_commit_after(
+    pg, client, monkeypatch
+):
+    if client == "psycopg":
+        monkeypatch.setattr(transfer, "psql", lambda: None)
+    pg.execute(
+        "INSERT INTO organizations (org_code, name, kind, root_code, path)"
+        " VALUES ('ORG', '本部', 'national', 'ORG', '/ORG/')"
+    )
+    pg.execute("INSERT INTO members (member_no, org_code) VALUES ('M1', 'ORG')")
+    other = pg.cursor()
+    pg.execute("BEGIN TRANSACTION")
+    assert pg.execute("SELECT count(*) FROM members").fetchone() == (1,)  # the snapshot
+    other.execute("INSERT INTO members (member_no, org_code) VALUES ('M2', 'ORG')")
+    with transfer.snapshot(pg, {"members"}) as copy:
+        assert copy.execute("SELECT member_no FROM members").fetchall() == [("M1",)]
+    pg.execute("ROLLBACK")
+    assert pg.execute("SELECT count(*) FROM members").fetchone() == (2,)
+    other.close()

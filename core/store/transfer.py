@@ -10,6 +10,10 @@ Sequences travel with their last values, so ids continue where they stopped.
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,32 +59,22 @@ def postgres_to_duckdb(
     pg: Any, duck: duckdb.DuckDBPyConnection, only: set[str] | frozenset[str] | None = None
 ) -> dict[str, int]:
     """Every table of `pg` (or those in `only`) into the same tables of `duck` (emptied
-    first), and the sequences. `pg` should be inside a transaction, so that all tables come
-    from one snapshot. Rows travel as PostgreSQL's CSV through a temporary file, read by
-    DuckDB with the column types of its own table."""
+    first), and the sequences. `pg` must be inside a transaction: all tables come from its
+    snapshot. Rows travel as PostgreSQL's CSV through temporary files, read by DuckDB with the
+    column types of its own table."""
     counts = {}
     wanted = set(tables(duck))
+    chosen = [
+        t for t in tables(pg) if t not in KEEP and t in wanted and (only is None or t in only)
+    ]
     with tempfile.TemporaryDirectory(prefix="renewal-copy-") as folder:
-        for table in tables(pg):
-            if table in KEEP or table not in wanted or (only is not None and table not in only):
-                continue
-            types = dict(
-                duck.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns"
-                    " WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
-                    [table],
-                ).fetchall()
-            )
-            names = ", ".join(f'"{c}"' for c in types)
-            path = Path(folder) / f"{table}.csv"
-            with (
-                path.open("wb") as out,
-                pg.raw.cursor().copy(
-                    f"COPY (SELECT {names} FROM \"{table}\") TO STDOUT (FORMAT csv, NULL '\\N')"
-                ) as copy,
-            ):
-                out.writelines(copy)
-            columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in types.items()) + "}"
+        types = {t: _column_types(duck, t) for t in chosen}
+        files = {t: Path(folder) / f"{t}.csv" for t in chosen}
+        selects = {t: f'SELECT {_names(types[t])} FROM "{t}"' for t in chosen}
+        _copy_out(pg, {t: (selects[t], files[t]) for t in chosen})
+        for table in chosen:
+            path = files[table]
+            columns = "{" + ", ".join(f"'{c}': '{t}'" for c, t in types[table].items()) + "}"
             duck.execute(f'DELETE FROM "{table}"')
             if path.stat().st_size:  # (an empty table gives an empty file)
                 # a quoted \N is the text "\N", not a NULL: PostgreSQL quotes it for that
@@ -98,6 +92,73 @@ def postgres_to_duckdb(
         if value > last:  # DuckDB sequences only move forward, one value at a time
             duck.execute(f"SELECT max(nextval('{name}')) FROM range({value - last})")
     return counts
+
+
+def _names(columns: dict[str, str]) -> str:
+    return ", ".join(f'"{c}"' for c in columns)
+
+
+def _column_types(duck: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    rows = duck.execute(
+        "SELECT column_name, data_type FROM information_schema.columns"
+        " WHERE table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {str(c): str(t) for c, t in rows}
+
+
+def psql() -> str | None:
+    """PostgreSQL's own client (Debian's newest, or the one on PATH), if installed."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"), key=lambda p: int(p.split("/")[4]))
+    return found[-1] if found else shutil.which("psql")
+
+
+def _copy_out(pg: Any, work: dict[str, tuple[str, Path]]) -> None:
+    """Each query's rows to its file as CSV, all in `pg`'s snapshot.
+
+    psql's \\copy writes a table at C speed; it joins `pg`'s transaction through an exported
+    snapshot, so what it reads is exactly what `pg` sees. Without psql the rows come through
+    psycopg, one row per Python step (the rules' copy of a 30,000-member demo, 304,614
+    activities: 1.07 s with psql, 1.43 s without)."""
+    client = psql()
+    if client is None:
+        for select, path in work.values():
+            with (
+                path.open("wb") as out,
+                pg.raw.cursor().copy(f"COPY ({select}) TO STDOUT (FORMAT csv, NULL '\\N')") as copy,
+            ):
+                out.writelines(copy)
+        return
+    from psycopg.conninfo import conninfo_to_dict
+
+    (name,) = pg.execute("SELECT pg_export_snapshot()").fetchone()
+    lines = [
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;",
+        f"SET TRANSACTION SNAPSHOT '{name}';",
+        *(
+            f"\\copy ({select}) TO '{path}' WITH (FORMAT csv, NULL '\\N')"
+            for select, path in work.values()
+        ),
+        "COMMIT;",
+    ]
+    script = Path(tempfile.mkdtemp(prefix="renewal-psql-")) / "copy.sql"
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # the password goes through the environment, never on a command line others can read
+    settings = conninfo_to_dict(pg.url)
+    env = {**os.environ, "PGCLIENTENCODING": "UTF8"}
+    for key, variable in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"),
+                          ("password", "PGPASSWORD"), ("dbname", "PGDATABASE")):  # fmt: skip
+        if settings.get(key):
+            env[variable] = str(settings[key])
+    try:
+        done = subprocess.run(
+            [client, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script)],
+            env=env, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(script.parent, ignore_errors=True)
+    if done.returncode != 0:
+        raise duckdb.IOException(f"copying from PostgreSQL failed: {done.stderr.strip()}")
 
 
 @contextmanager
