@@ -1,9 +1,11 @@
 """The mail of course reservations (seed 004: 「受付した際は、講習の申込予約を受付したことのメール
 を送信します」), written in the transaction that takes or moves the reservation.
 
-The course rosters stage what happened to reservations as rows of (event, enrolment_id,
-member_no, course_code) — the rows they write to `course_events` — and call `write` in the same
-transaction. `reserved` and `waitlisted` mail 「講習予約の受付」 (the waitlist place in words),
+The courses stage what happened to reservations as rows of (event, enrolment_id, member_no,
+course_code) — the rows they write to `course_events` — and call `write` in the same
+transaction: core.courses.enrolment.admit for the reservations it takes (a seat or a waitlist
+place; not a transfer, which staff tell the member themselves) and core.courses.seats.promote
+for the seats it gives from the waitlist. `reserved` and `waitlisted` mail 「講習予約の受付」 (the waitlist place in words),
 `promoted` mails 「キャンセル待ちの繰り上がり」; any other event sends nothing. Which schemes mail
 is data: a scheme without the event's template stays silent. A reservation's event is mailed
 once: calling again with the same rows writes nothing (the outbox's keys).
@@ -56,6 +58,7 @@ def write(
                    row_number() OVER (PARTITION BY course_code
                                       ORDER BY reserved_at, enrolment_id) AS position
             FROM enrolments WHERE status = 'waitlisted'
+              AND course_code IN (SELECT course_code FROM "{relation}")
         ) p ON p.enrolment_id = r.enrolment_id
         WHERE r.event IN (SELECT unnest($events::VARCHAR[]))
         """,
