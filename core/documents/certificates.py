@@ -96,6 +96,9 @@ def sheet(row: dict[str, object], template: DocTemplate, cfg: config.Config) -> 
         "course_hours": f"{row['course_hours']}時間" if row["course_hours"] is not None else "—",
         "course_fee": f"{row['course_fee']:,}円" if row["course_fee"] is not None else "—",
         "reserved_on": text.jp_date(start, with_wareki=True),  # type: ignore[arg-type]
+        "form_due": text.jp_date(row["course_form_due"], with_wareki=True)  # type: ignore[arg-type]
+        if row["course_form_due"] is not None
+        else "—",
         # filled in by hand: the certifier confirms the applicant may take the course
         "applicant_category": "",
         "certifier": "",
