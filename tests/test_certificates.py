@@ -198,9 +198,9 @@ def test_a_clubs_certificates_come_as_one_pdf_with_a_cover(world, tmp_path):
     assert len(batch_ids) == 1 and None not in batch_ids
 
 
-def test_documents_of_a_kind_no_scheme_issues_are_said_plainly(world):
+def test_a_completion_certificate_without_a_completed_course_is_said_plainly(world):
     member = world.holder("jptec", "provider", D(2025, 1, 1), D(2027, 12, 31))
-    with pytest.raises(certificates.NotAvailable, match="修了証明書を発行する制度はありません"):
+    with pytest.raises(certificates.NotAvailable, match="発行できる修了証明書がありません"):
         certificates.issue(world.con, member, "completion_certificate", actor="hq", on=ON)
 
 
@@ -231,6 +231,16 @@ def test_a_seal_image_in_the_template_is_printed_in_its_slot(world, template_dir
     member = world.holder("jptec", "provider", D(2025, 1, 1), D(2027, 12, 31))
     printed = certificates.issue(world.con, member, "certificate", actor="hq", on=ON)
     assert b"/Subtype /Image" in printed.pdf
+
+
+def test_documents_of_a_kind_no_scheme_issues_are_said_plainly(world, template_dir):
+    path = template_dir / "itc.toml"
+    text = path.read_text(encoding="utf-8")
+    assert "[documents.renewal_notice]" in text
+    path.write_text(text.split("[documents.renewal_notice]")[0], encoding="utf-8")
+    member = world.holder("jptec", "provider", D(2025, 1, 1), D(2027, 12, 31))
+    with pytest.raises(certificates.NotAvailable, match="更新結果通知 兼 資格証明を発行する制度"):
+        certificates.issue(world.con, member, "renewal_notice", actor="hq", on=ON)
 
 
 @pytest.mark.parametrize(

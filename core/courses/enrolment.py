@@ -3,8 +3,8 @@ capacity; the same rules for one reservation, a file of them and a transfer.
 
 `admit` is the one writer: it checks every request (core/sql/courses/requests.sql), gives the
 free seats of each course to its requests in the order they were received and waitlists the
-rest, writes the reservations with an event and an audit row each, all inside the caller's
-guarded transaction (core.courses.seats). A request's moment is the one it carries (a file's
+rest, writes the reservations with an event, an audit row and the member's mail each
+(core.notify.course_mail), all inside the caller's guarded transaction (core.courses.seats). A request's moment is the one it carries (a file's
 `reserved_at`, `enrol --at`), or, for a reservation taken now, the moment the transaction
 holds the course's seats: so the order of the moments is the order seats were given.
 """
@@ -23,6 +23,7 @@ from core.config import Config
 from core.courses import policy, seats
 from core.errors import FileProblem, InputFileError
 from core.imports.base import LINE
+from core.notify import course_mail
 from core.store import db, queries
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -206,6 +207,13 @@ def admit(
         {"event": event, "seat": vocabulary.ENROLMENT_STATUSES["reserved"],
          "wait": vocabulary.ENROLMENT_STATUSES["waitlisted"]},
     )  # fmt: skip
+    if event == "reserved":  # a transfer is staff's move, told to the member individually
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE admitted_mail AS SELECT status AS event, enrolment_id,"
+            " member_no, course_code FROM admitted"
+        )
+        course_mail.write(con, "admitted_mail", actor=actor, on=now().date(),
+                          batch_id=batch_id, cfg=cfg)  # fmt: skip
     con.execute(
         """
         INSERT INTO audit_log (actor, action, table_name, row_key, member_no, field, new_value,

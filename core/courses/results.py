@@ -246,32 +246,33 @@ def issue_certificates(
     con: duckdb.DuckDBPyConnection, enrolment_ids: Sequence[int], *, actor: str
 ) -> int:
     """Mark the completion certificates of these reservations issued (those not issued yet)."""
-
-    def work() -> int:
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE issuing AS
-            SELECT k.enrolment_id, k.member_no, k.course_code, c.scheme, NULL::VARCHAR AS old_status
-            FROM course_completions k JOIN courses c USING (course_code)
-            WHERE k.enrolment_id IN (SELECT unnest($ids::BIGINT[])) AND k.certificate_issued_at IS NULL
-            """,
-            {"ids": [int(i) for i in enrolment_ids]},
-        )
-        con.execute(
-            "UPDATE course_completions SET certificate_issued_at = current_timestamp"
-            " WHERE enrolment_id IN (SELECT enrolment_id FROM issuing)"
-        )
-        con.execute(
-            """
-            INSERT INTO audit_log (actor, action, table_name, row_key, member_no, reason)
-            SELECT $actor, 'certificate', 'course_completions', enrolment_id::VARCHAR, member_no,
-                   course_code || ': 修了証明書の発行'
-            FROM issuing
-            """,
-            {"actor": actor},
-        )
-        n = db.one(con, "SELECT count(*) FROM issuing")
-        return int(n[0]) if n else 0
-
-    issued, _ = seats.run(con, work)
+    issued, _ = seats.run(con, lambda: mark_issued(con, enrolment_ids, actor=actor))
     return issued
+
+
+def mark_issued(con: duckdb.DuckDBPyConnection, enrolment_ids: Sequence[int], *, actor: str) -> int:
+    """`issue_certificates` in the caller's transaction; returns how many were marked."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE issuing AS
+        SELECT k.enrolment_id, k.member_no, k.course_code, c.scheme, NULL::VARCHAR AS old_status
+        FROM course_completions k JOIN courses c USING (course_code)
+        WHERE k.enrolment_id IN (SELECT unnest($ids::BIGINT[])) AND k.certificate_issued_at IS NULL
+        """,
+        {"ids": [int(i) for i in enrolment_ids]},
+    )
+    con.execute(
+        "UPDATE course_completions SET certificate_issued_at = current_timestamp"
+        " WHERE enrolment_id IN (SELECT enrolment_id FROM issuing)"
+    )
+    con.execute(
+        """
+        INSERT INTO audit_log (actor, action, table_name, row_key, member_no, reason)
+        SELECT $actor, 'certificate', 'course_completions', enrolment_id::VARCHAR, member_no,
+               course_code || ': 修了証明書の発行'
+        FROM issuing
+        """,
+        {"actor": actor},
+    )
+    n = db.one(con, "SELECT count(*) FROM issuing")
+    return int(n[0]) if n else 0

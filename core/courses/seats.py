@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from core.errors import ConflictError
+from core.notify import course_mail
 from core.store import db
 
 T = TypeVar("T")
@@ -95,8 +96,8 @@ def promote(
 ) -> pl.DataFrame:
     """Give every free seat of these (guarded) courses to the first people waiting, while the
     course is still to come (until the day before it) and scheduled; each promotion is
-    audited and recorded as a `promoted` event for the members' mail. Returns the promoted
-    reservations (enrolment_id, member_no, course_code)."""
+    audited, recorded as a `promoted` event and mailed (core.notify.course_mail). Returns the
+    promoted reservations (enrolment_id, member_no, course_code)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE promoted AS
@@ -127,6 +128,11 @@ def promote(
     )
     record(con, "promoted", "promoted", action="promote", actor=actor, batch_id=batch_id,
            new="reserved", detail="キャンセル待ちから繰上げ（空席）")  # fmt: skip
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE promoted_mail AS"
+        " SELECT 'promoted' AS event, enrolment_id, member_no, course_code FROM promoted"
+    )
+    course_mail.write(con, "promoted_mail", actor=actor, on=moment.date(), batch_id=batch_id)
     return db.frame(con, "SELECT enrolment_id, member_no, course_code FROM promoted ORDER BY ALL")
 
 

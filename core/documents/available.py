@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from core import config, schemes
+from core.courses import policy
 from core.documents import templates
 from core.store import db, queries
 
@@ -92,6 +93,7 @@ def record(
         doc_seasons=seasons(settings, on),
         doc_labels=qualification_labels(settings, on),
         doc_course_fees=course_fees(settings, on),
+        doc_course_policies=policy.frame(settings, on).select("scheme", "form_due_days"),
     ):
         con.execute(
             "CREATE OR REPLACE TEMP TABLE documents_new AS "
@@ -105,8 +107,8 @@ def record(
                                    holder_kana,
                                    qualification, certificate_no, valid_from, valid_until,
                                    org_name, held, course_code, course_title,
-                                   course_held_on, course_hours, course_fee, available_on,
-                                   batch_id)
+                                   course_held_on, course_hours, course_fee, course_form_due,
+                                   available_on, batch_id)
             SELECT id, n.number_prefix || '-' || strftime($on::DATE, '%Y') || '-'
                        || lpad(id::VARCHAR, 7, '0'),
                    n.member_no, n.scheme, n.kind, n.qualification_id, n.season, n.enrolment_id,
@@ -114,7 +116,7 @@ def record(
                    trim(concat_ws(' ', m.family_name_kana, m.given_name_kana)),
                    n.qualification, n.certificate_no, n.valid_from, n.valid_until, o.name,
                    n.held, n.course_code, n.course_title, n.course_held_on, n.course_hours,
-                   n.course_fee, $on::DATE, $batch
+                   n.course_fee, n.course_form_due, $on::DATE, $batch
             FROM (SELECT nextval('document_id_seq') AS id, * FROM documents_new) n
             JOIN members m ON m.member_no = n.member_no
             LEFT JOIN organizations o ON o.org_code = m.org_code

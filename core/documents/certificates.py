@@ -18,6 +18,7 @@ import polars as pl
 
 from core import config, text, vocabulary
 from core.documents import available, templates
+from core.documents import courses as course_documents
 from core.documents.pdf import Cover
 from core.documents.sheets import Sheet, render
 from core.documents.templates import COURSE, FIELDS, MEMBERSHIP, DocTemplate
@@ -48,7 +49,10 @@ ORDER BY d.member_no, d.scheme, d.qualification, d.document_id
 NUMBER_LABELS = {"application_form": "申込書番号"}
 WHEN_PRINTABLE = {
     "application_form": "講習の予約があり、受講申込書がまだ届いていないときに印刷できます",
+    "completion_certificate": "講習を修了したときに発行できます",
 }
+# printed from the course results (core.documents.courses), not from a template
+COURSE_RESULTS = "completion_certificate"
 PAID_AND_VALID = "資格が有効で、会費が納入済みのときに発行できます"
 
 
@@ -96,6 +100,9 @@ def sheet(row: dict[str, object], template: DocTemplate, cfg: config.Config) -> 
         "course_hours": f"{row['course_hours']}時間" if row["course_hours"] is not None else "—",
         "course_fee": f"{row['course_fee']:,}円" if row["course_fee"] is not None else "—",
         "reserved_on": text.jp_date(start, with_wareki=True),  # type: ignore[arg-type]
+        "form_due": text.jp_date(row["course_form_due"], with_wareki=True)  # type: ignore[arg-type]
+        if row["course_form_due"] is not None
+        else "—",
         # filled in by hand: the certifier confirms the applicant may take the course
         "applicant_category": "",
         "certifier": "",
@@ -198,10 +205,23 @@ def issue(
     cfg: config.Config | None = None,
 ) -> Printed:
     """A member's documents of a kind (each licence's card, each qualification's
-    certificate) in one PDF, recorded as issued; NotAvailable says why there is none."""
+    certificate) in one PDF, recorded as issued; NotAvailable says why there is none.
+    Completion certificates are the course results' (core.documents.courses: one page per
+    course completed, dated the day it was first issued)."""
     _check_kind(kind)
     day = on or dt.date.today()
     settings = cfg or config.current()
+    if kind == COURSE_RESULTS:
+        if db.one(con, "SELECT 1 FROM members WHERE member_no = ?", [member_no]) is None:
+            raise ValueError(f"unknown member {member_no}")
+        pdf, numbers = course_documents.member_certificates(con, member_no, actor=actor,
+                                                            cfg=settings)  # fmt: skip
+        if not numbers:
+            raise NotAvailable(
+                f"会員 {member_no} には発行できる{vocabulary.DOCUMENT_KINDS[kind]}がありません"
+                f"（{WHEN_PRINTABLE[kind]}）。"
+            )
+        return Printed(pdf, numbers, 1)
     found = templates.load()
     with db.transaction(con):
         if db.one(con, "SELECT 1 FROM members WHERE member_no = ?", [member_no]) is None:
@@ -253,6 +273,10 @@ def club_batch(
     """One PDF for an organisation's own members: a cover page listing every document,
     then each document; all recorded as issued under one batch id."""
     _check_kind(kind)
+    if kind == COURSE_RESULTS:
+        raise NotAvailable(
+            "修了証明書は講習ごと（講習の名簿）または会員ごとに発行します（団体単位の一括発行はありません）。"
+        )
     day = on or dt.date.today()
     settings = cfg or config.current()
     found = templates.load()

@@ -10,11 +10,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import duckdb
+import polars as pl
 from fpdf import FPDF, FontFace
 
 from core import config, text, vocabulary
-from core.courses import catalogue, enrolment, roster
+from core.courses import catalogue, enrolment, results, roster, seats
 from core.documents import font
+from core.store import db
 
 _F = font.FAMILY
 _PLAIN = FontFace(emphasis="")
@@ -55,6 +57,78 @@ def certificates(
     """The completion certificates of a course (those of `enrolment_ids` only, if given), one
     page each. ValueError when none of them completed the course."""
     settings = cfg or config.current()
+    day = issued_on or enrolment.now().date()
+    return _render_certificates(_pages(con, code, enrolment_ids, {}, day, settings))
+
+
+def member_certificates(
+    con: duckdb.DuckDBPyConnection, member_no: str, *, actor: str, cfg: config.Config | None = None
+) -> tuple[bytes, tuple[str, ...]]:
+    """A member's completion certificates, one page per course completed (in the order
+    completed) in one PDF, and their numbers; empty when the member completed none. Those not
+    issued yet are marked issued now (core.courses.results), each dated the day it was first
+    issued so every copy is the same PDF, and every print is audited with its copy number."""
+    settings = cfg or config.current()
+
+    def work() -> pl.DataFrame:
+        found = db.frame(
+            con,
+            "SELECT enrolment_id, course_code, certificate_no FROM course_completions"
+            " WHERE member_no = ? ORDER BY completed_on, enrolment_id",
+            [member_no],
+        )
+        if found.is_empty():
+            return found
+        ids = found["enrolment_id"].to_list()
+        results.mark_issued(con, ids, actor=actor)
+        con.execute(
+            """
+            INSERT INTO audit_log (actor, action, table_name, row_key, member_no, reason)
+            SELECT $actor, 'issue', 'course_completions', k.enrolment_id::VARCHAR, k.member_no,
+                   k.course_code || ': 修了証明書を発行' || CASE WHEN coalesce(n.copies, 0) > 0
+                       THEN '（' || (n.copies + 1)::VARCHAR || '回目の印刷）' ELSE '' END
+            FROM course_completions k
+            LEFT JOIN (SELECT row_key, count(*) AS copies FROM audit_log
+                       WHERE table_name = 'course_completions' AND action = 'issue'
+                         AND row_key IN (SELECT unnest($keys::VARCHAR[]))
+                       GROUP BY row_key) n ON n.row_key = k.enrolment_id::VARCHAR
+            WHERE k.enrolment_id IN (SELECT unnest($ids::BIGINT[]))
+            """,
+            {"actor": actor, "ids": ids, "keys": [str(i) for i in ids]},
+        )
+        return db.frame(
+            con,
+            "SELECT enrolment_id, course_code, certificate_no, certificate_issued_at"
+            " FROM course_completions WHERE enrolment_id IN (SELECT unnest($ids::BIGINT[]))"
+            " ORDER BY completed_on, enrolment_id",
+            {"ids": ids},
+        )
+
+    issued, _ = seats.run(con, work)
+    if issued.is_empty():
+        return b"", ()
+    days = {
+        int(r["enrolment_id"]): r["certificate_issued_at"].astimezone(enrolment.JST).date()
+        for r in issued.iter_rows(named=True)
+    }
+    pages = [
+        page
+        for code in dict.fromkeys(issued["course_code"].to_list())
+        for page in _pages(con, code, list(days), days, enrolment.now().date(), settings)
+    ]
+    return _render_certificates(pages), tuple(issued["certificate_no"].to_list())
+
+
+def _pages(
+    con: duckdb.DuckDBPyConnection,
+    code: str,
+    enrolment_ids: Sequence[int] | None,
+    days: dict[int, dt.date],
+    day: dt.date,
+    settings: config.Config,
+) -> list[dict[str, Any]]:
+    """One page per participant of the course who completed it (of `enrolment_ids`, if
+    given), dated `days[enrolment_id]` or `day`."""
     course = catalogue.course(con, code, cfg=settings)
     people = roster.participants(con, [code], cfg=settings).filter(stage="completed")
     if enrolment_ids is not None:
@@ -64,11 +138,9 @@ def certificates(
     births = dict(con.execute(
         "SELECT member_no, birth_date FROM members WHERE member_no IN (SELECT unnest($m::VARCHAR[]))",
         {"m": people["member_no"].to_list()}).fetchall())  # fmt: skip
-    day = issued_on or enrolment.now().date()
-    body = str(settings.value(f"{course['scheme']}.body_name", on=day))
-    address = str(settings.value(f"{course['scheme']}.issuer.address", on=day))
     pages = []
     for person in people.iter_rows(named=True):
+        on = days.get(int(person["enrolment_id"]), day)
         lines = [*_facts(course, settings)]
         if person["score"] is not None:
             lines.append(
@@ -81,18 +153,23 @@ def certificates(
             "who": f"会員番号 {person['member_no']}" + (
                 f"　生年月日 {text.jp_date(born, with_wareki=True)}" if born else ""),
             "lines": lines,
-            "date": f"{text.jp_date(day)}（{text.wareki(day)}）",
+            "day": on,
+            "date": f"{text.jp_date(on)}（{text.wareki(on)}）",
+            "body": str(settings.value(f"{course['scheme']}.body_name", on=on)),
+            "address": str(settings.value(f"{course['scheme']}.issuer.address", on=on)),
         })  # fmt: skip
-    return _render_certificates(pages, body, address)
+    return pages
 
 
-def _render_certificates(pages: list[dict[str, Any]], body: str, address: str) -> bytes:
+def _render_certificates(pages: list[dict[str, Any]]) -> bytes:
     lead = "上記の者は、下記の講習を受講し、修了の認定を受けたことを証明します。"
-    strings = [lead, "修了証明書", "記", body, address]
+    strings = [lead, "修了証明書", "記"]
     for page in pages:
-        strings += [page["number"], page["name"], page["who"], page["date"]]
-        strings += [s for pair in page["lines"] for s in pair]
+        strings += [page["number"], page["name"], page["who"], page["date"], page["body"]]
+        strings += [page["address"], *(s for pair in page["lines"] for s in pair)]
     pdf = FPDF(format="A4")
+    first: dt.date = min(page["day"] for page in pages)  # the same date for every copy
+    pdf.set_creation_date(dt.datetime(first.year, first.month, first.day, tzinfo=enrolment.JST))
     pdf.set_auto_page_break(auto=True, margin=18)
     font.register(pdf, "".join(strings))
     for page in pages:
@@ -121,9 +198,9 @@ def _render_certificates(pages: list[dict[str, Any]], body: str, address: str) -
         pdf.ln(14)
         pdf.cell(0, 7, page["date"], align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(_F, size=13)
-        pdf.cell(0, 9, body, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 9, page["body"], align="R", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(_F, size=9)
-        pdf.cell(0, 5, address, align="R", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 5, page["address"], align="R", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 

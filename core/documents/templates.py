@@ -41,6 +41,7 @@ FIELDS = {
     "course_hours": "時間数",
     "course_fee": "受講料（教材費を含む）",
     "reserved_on": "申込予約日",
+    "form_due": "提出期限",
     "applicant_category": "受講対象者の区分",
     "certifier": "証明者の職・氏名",
     "certifier_seal": "証明者の印",

@@ -8,7 +8,8 @@
 -- Inputs: doc_candidates (member_no, scheme, qualification_id: when $listed, only those
 -- qualifications' documents), doc_templates (scheme, kind, qualification,
 -- requires_paid, number_prefix), doc_seasons (scheme, season, season_from, season_until),
--- doc_labels (scheme, qualification, label), doc_course_fees (scheme, per_hour).
+-- doc_labels (scheme, qualification, label), doc_course_fees (scheme, per_hour),
+-- doc_course_policies (scheme, form_due_days: the form's days from the seat given).
 WITH chosen AS (
     SELECT DISTINCT member_no, scheme FROM doc_candidates
 ),
@@ -19,7 +20,7 @@ qualified AS (
            q.certificate_no, q.valid_from, q.valid_until, NULL::VARCHAR AS held,
            NULL::VARCHAR AS course_code, NULL::VARCHAR AS course_title,
            NULL::DATE AS course_held_on, NULL::INTEGER AS course_hours,
-           NULL::INTEGER AS course_fee
+           NULL::INTEGER AS course_fee, NULL::DATE AS course_form_due
     FROM chosen c
     JOIN qualifications q ON q.member_no = c.member_no AND q.scheme = c.scheme
     JOIN doc_templates t ON t.scheme = q.scheme AND t.qualification = q.qualification
@@ -49,7 +50,7 @@ seasonal AS (
            s.season_from AS valid_from, s.season_until AS valid_until, h.held,
            NULL::VARCHAR AS course_code, NULL::VARCHAR AS course_title,
            NULL::DATE AS course_held_on, NULL::INTEGER AS course_hours,
-           NULL::INTEGER AS course_fee
+           NULL::INTEGER AS course_fee, NULL::DATE AS course_form_due
     FROM chosen c
     JOIN doc_templates t ON t.scheme = c.scheme AND t.qualification = 'membership'
     JOIN doc_seasons s ON s.scheme = c.scheme
@@ -72,12 +73,15 @@ reserved AS (  -- a reservation waiting for its signed application form (受講�
            NULL::VARCHAR AS certificate_no, e.reserved_at::DATE AS valid_from,
            k.held_on AS valid_until, NULL::VARCHAR AS held, k.course_code,
            k.title AS course_title, k.held_on AS course_held_on, k.hours AS course_hours,
-           k.hours * f.per_hour + k.materials_fee AS course_fee
+           k.hours * f.per_hour + k.materials_fee AS course_fee,
+           CASE WHEN p.form_due_days > 0 THEN e.seated_at::DATE + p.form_due_days END
+               AS course_form_due
     FROM chosen c
     JOIN enrolments e ON e.member_no = c.member_no
     JOIN courses k ON k.course_code = e.course_code AND k.scheme = c.scheme
     JOIN doc_templates t ON t.scheme = k.scheme AND t.qualification = 'course'
     LEFT JOIN doc_course_fees f ON f.scheme = k.scheme
+    LEFT JOIN doc_course_policies p ON p.scheme = k.scheme
     WHERE NOT $listed
       AND e.status = 'reserved' AND e.form_received_on IS NULL AND k.held_on >= $on
 ),
