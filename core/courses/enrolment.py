@@ -118,7 +118,7 @@ def admit(
     with db.registered(con, checked_requests=checked, requests=requests):
         con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE admitted AS
+            CREATE OR REPLACE TEMP TABLE screened AS
             WITH asked AS (
                 SELECT r.line, r.member_no, r.course_code, q.reserved_at, r.extra_only,
                        q.form_received_on, q.transferred_from, q.actor, c.capacity, c.scheme,
@@ -144,7 +144,9 @@ def admit(
                 SELECT course_code, count(*) AS seated FROM held WHERE status = 'reserved'
                 GROUP BY course_code
             )
-            SELECT f.* EXCLUDE (closed), NULL::VARCHAR AS old_status,
+            SELECT f.line, f.member_no, f.course_code, f.reserved_at, f.extra_only,
+                   f.form_received_on, f.transferred_from, f.actor, f.capacity, f.scheme,
+                   f.late_refusal, NULL::VARCHAR AS old_status,
                    CASE WHEN f.capacity IS NULL
                              OR coalesce(s.seated, 0) + row_number() OVER (
                                     PARTITION BY f.course_code, f.late_refusal IS NULL
@@ -162,7 +164,7 @@ def admit(
             db.frame(
                 con,
                 "SELECT line, member_no, course_code, coalesce(late_refusal, 'extra_full')"
-                " AS refusal FROM admitted"
+                " AS refusal FROM screened"
                 " WHERE late_refusal IS NOT NULL OR (extra_only AND status = 'waitlisted')",
             ),
         ]
@@ -175,14 +177,14 @@ def admit(
         """
         CREATE OR REPLACE TEMP TABLE admitted AS
         WITH taken AS (
-            SELECT *, row_number() OVER (ORDER BY reserved_at, line) AS n FROM admitted
+            SELECT *, row_number() OVER (ORDER BY reserved_at, line) AS n FROM screened
             WHERE late_refusal IS NULL AND NOT (extra_only AND status = 'waitlisted')
         ),
         ids AS (
             SELECT row_number() OVER (ORDER BY id) AS n, id
             FROM (SELECT nextval('enrolment_id_seq') AS id FROM taken)
         )
-        SELECT t.* EXCLUDE (n), ids.id AS enrolment_id FROM taken t JOIN ids USING (n)
+        SELECT t.*, ids.id AS enrolment_id FROM taken t JOIN ids USING (n)
         """
     )
     con.execute(

@@ -181,7 +181,7 @@ def sync(
         )
         con.execute(
             """
-            CREATE OR REPLACE TEMP TABLE completing AS
+            CREATE OR REPLACE TEMP TABLE completable AS
             SELECT r.*, p.activity, p.with_hours, p.with_domain, p.with_course_name,
                    p.with_qualification, p.with_score, p.with_minutes_late,
                    last_day(r.last_day + to_months(p.certificate_due_months)) AS certificate_due,
@@ -196,9 +196,9 @@ def sync(
         CREATE OR REPLACE TEMP TABLE completing AS
         WITH ids AS (
             SELECT row_number() OVER (ORDER BY id) AS n, id
-            FROM (SELECT nextval('activity_id_seq') AS id FROM completing)
+            FROM (SELECT nextval('activity_id_seq') AS id FROM completable)
         )
-        SELECT c.* EXCLUDE (n), ids.id AS activity_id FROM completing c JOIN ids USING (n)
+        SELECT c.*, ids.id AS activity_id FROM completable c JOIN ids USING (n)
         """
     )
     con.execute(

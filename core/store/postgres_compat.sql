@@ -43,6 +43,9 @@ CREATE OR REPLACE FUNCTION round(value double precision, digits integer) RETURNS
 CREATE OR REPLACE FUNCTION hash(value text) RETURNS bigint
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT hashtextextended(value, 0) & 9223372036854775807 $$;
+CREATE OR REPLACE FUNCTION hash(value bigint) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT hashint8extended(value, 0) & 9223372036854775807 $$;
 
 -- date_sub(part, start, end): DuckDB's count of whole parts between two dates (an age in years)
 CREATE OR REPLACE FUNCTION date_sub(part text, first_day timestamp, last_day timestamp)
