@@ -131,6 +131,19 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
+def in_memory_copy(template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory copy of a template database file, closed after: faster than opening a
+    copied file, as an in-memory database commits without the disk."""
+    with db.connect(":memory:") as connection:
+        name = connection.execute("SELECT current_database()").fetchall()[0][0]
+        quoted = str(template).replace("'", "''")
+        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
+        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
+        connection.execute("DETACH template")
+        yield connection
+
+
+@contextmanager
 def _database(request: pytest.FixtureRequest, engine: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A database with every migration applied, closed after: DuckDB in memory, or a fresh
     PostgreSQL database copied from the migrated (or sample) template."""
@@ -145,13 +158,7 @@ def _database(request: pytest.FixtureRequest, engine: str) -> Iterator[duckdb.Du
         server.drop(name)
         return
     template = _template(request, "sample", CON_HAS_SAMPLE)
-    with db.connect(":memory:") as connection:
-        # Faster than opening a copied file: an in-memory database commits without the disk.
-        name = connection.execute("SELECT current_database()").fetchall()[0][0]
-        quoted = str(template).replace("'", "''")
-        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
-        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
-        connection.execute("DETACH template")
+    with in_memory_copy(template) as connection:
         yield connection
 
 
@@ -265,12 +272,7 @@ def history_template(migrated_template: Path, tmp_path_factory: pytest.TempPathF
 @pytest.fixture
 def demo_history(history_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory copy of the demo with renewal history, closed after."""
-    with db.connect(":memory:") as connection:
-        name = connection.execute("SELECT current_database()").fetchall()[0][0]
-        quoted = str(history_template).replace("'", "''")
-        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
-        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
-        connection.execute("DETACH template")
+    with in_memory_copy(history_template) as connection:
         yield connection
 
 
@@ -302,12 +304,7 @@ def course_template(sample_template: Path, tmp_path_factory: pytest.TempPathFact
 @pytest.fixture
 def people(course_template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory copy of the course template (the sample, teachers and coaches)."""
-    with db.connect(":memory:") as connection:
-        name = connection.execute("SELECT current_database()").fetchall()[0][0]
-        quoted = str(course_template).replace("'", "''")
-        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
-        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
-        connection.execute("DETACH template")
+    with in_memory_copy(course_template) as connection:
         yield connection
 
 

@@ -11,7 +11,7 @@ from core.demo import build_demo
 from core.demo.courses import build_courses
 from core.store import db
 
-from .test_demo import in_memory_copy
+from .conftest import in_memory_copy
 
 TODAY = dt.date(2026, 11, 24)
 MEMBERS = 2000

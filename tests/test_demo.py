@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,8 @@ from polars.testing import assert_frame_equal
 
 from core import config, schemes
 from core.demo import DEMO_TABLES, build_demo
-from core.store import db
+
+from .conftest import in_memory_copy
 
 MEMBERS = 2000
 TODAY = dt.date(2026, 11, 24)
@@ -28,19 +28,6 @@ KEYS = {
     "payments": "payment_id",
 }
 STAMPS = ("created_at", "updated_at", "recorded_at")
-
-
-@contextmanager
-def in_memory_copy(template: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory copy of a template database file (as conftest's `con`, for scopes and
-    loops a function-scoped fixture does not reach), closed after."""
-    with db.connect(":memory:") as connection:
-        name = connection.execute("SELECT current_database()").fetchall()[0][0]
-        quoted = str(template).replace("'", "''")
-        connection.execute(f"ATTACH '{quoted}' AS template (READ_ONLY)")
-        connection.execute(f'COPY FROM DATABASE template TO "{name}"')
-        connection.execute("DETACH template")
-        yield connection
 
 
 @pytest.fixture(scope="module")
